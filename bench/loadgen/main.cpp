@@ -1,0 +1,76 @@
+// hikyaku-bench: entry point of the load generator; picks the subcommand and prints its figures.
+#include <iostream>
+#include <string>
+
+#include "bench/loadgen/bench.hpp"
+
+namespace {
+
+const char* kUsage = R"(hikyaku-bench: load generator for SMTP/POP3 servers on loopback.
+
+usage: hikyaku-bench SUBCOMMAND [options] [--json]
+
+Every figure is printed as one line `name value unit` (or one JSON object with --json).
+Exit status: 0 ok, 1 the workload ran but had errors or missed its goal, 2 usage error.
+Only loopback addresses are accepted as --host.
+
+common:   --host 127.0.0.1  --port P  --duration SECONDS (default 10)  --timeout SECONDS
+          (one network operation, default 30)
+
+smtp      N clients loop EHLO, MAIL, RCPT, DATA of S-byte messages.
+          --clients N (1)  --size BYTES (4096)  --rcpt ADDR[,ADDR...] (required; each message
+          goes to the next --rcpts-per-msg of them, round robin)  --rcpts-per-msg K (1)
+          --from ADDR (bench@bench.test)  --helo NAME  --count MAX (total messages, 1000000)
+          --mode rset|reuse|reconnect (rset: RSET between messages on one connection; reuse: the
+          next MAIL directly; reconnect: one connection per message)
+          end-to-end: --wait-maildir DIR[,DIR...] (one Maildir per --rcpt) or --wait-pop3-port P
+          with --wait-user U[,U...] (one login per --rcpt, default the addresses) and
+          --wait-password PW; --wait-timeout SECONDS (120). Waits until every acknowledged
+          message is visible and reports messages delivered per second.
+pop3      U users in parallel log in and RETR every message, session after session, until
+          --duration or --passes (0 = no limit).  --user U[,U...]  --password PW  --auth user|plain
+idle      C connections log in over POP3 and stay idle.  --connections C  --user U[,U...]
+          --password PW  --parallel P (logins at once, 200)  --hold SECONDS (5)
+          --login-timeout SECONDS (300)  --ready-file PATH (written once all are logged in)
+          --measure-pid PID[,PID...] (sum RSS/PSS of these processes and their descendants
+          before and after, and report memory per connection)
+wait-delivered  poll until --count N messages are visible, in --maildir DIR[,DIR...] (sum) or over
+          POP3 STAT (--port, --user, --password, sum over users); --timeout SECONDS (120)
+fsync     4 KB write + fsync loop in a file in --dir D; --size BYTES (4096) --count MAX
+mem       --pid PID[,PID...]: RSS/PSS now of these processes and their descendants
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    bench::Args args(argc, argv, 2, {"json", "help"});
+    if (args.flag("help")) {
+      std::cout << kUsage;
+      return 0;
+    }
+    bool json = args.flag("json");
+    bench::Report report;
+    int rc;
+    if (cmd == "smtp") rc = bench::run_smtp(args, report);
+    else if (cmd == "pop3") rc = bench::run_pop3(args, report);
+    else if (cmd == "idle") rc = bench::run_idle(args, report);
+    else if (cmd == "wait-delivered") rc = bench::run_wait_delivered(args, report);
+    else if (cmd == "fsync") rc = bench::run_fsync(args, report);
+    else if (cmd == "mem") rc = bench::run_mem(args, report);
+    else throw bench::UsageError("unknown subcommand: " + cmd);
+    report.print(json);
+    return rc;
+  } catch (const bench::UsageError& e) {
+    std::cerr << "hikyaku-bench: " << e.what() << "\n(see hikyaku-bench --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "hikyaku-bench " << cmd << ": " << e.what() << "\n";
+    return 1;
+  }
+}
