@@ -1,0 +1,274 @@
+// change_notifier.cpp: Unix datagram fan-out of mailbox changes plus a data_version poll
+// fallback (see change_notifier.h).
+//
+// Must never: trust a datagram (parse() bounds and checks every field); block in sendto;
+// hold mutex_ while a callback runs (callbacks may subscribe or unsubscribe).
+#include "storage/change_notifier.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "storage/sqlite_db.h"
+
+namespace hikyaku::storage {
+
+namespace {
+
+constexpr std::size_t kMaxDatagram = 2048;
+std::atomic<std::uint64_t> socket_counter{0};
+
+bool fill_sockaddr(const std::string& path, sockaddr_un& addr) {
+    std::memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return false;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    return true;
+}
+
+std::string_view kind_name(ChangeKind kind) {
+    switch (kind) {
+        case ChangeKind::appended: return "appended";
+        case ChangeKind::flags: return "flags";
+        case ChangeKind::expunged: return "expunged";
+        case ChangeKind::mailboxes: return "mailboxes";
+        case ChangeKind::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+template <class T>
+bool parse_field(std::string_view token, std::string_view key, T& out) {
+    if (token.size() <= key.size() + 1 || token.substr(0, key.size()) != key || token[key.size()] != '=')
+        return false;
+    auto digits = token.substr(key.size() + 1);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return ec == std::errc() && p == digits.data() + digits.size();
+}
+
+}  // namespace
+
+class ChangeNotifier::Subscription final : public ChangeSubscription {
+public:
+    Subscription(ChangeNotifier& owner, std::uint64_t id) : owner_(owner), id_(id) {}
+    ~Subscription() override { owner_.unsubscribe(id_); }
+
+private:
+    ChangeNotifier& owner_;
+    std::uint64_t id_;
+};
+
+ChangeNotifier::ChangeNotifier(std::string store_path, std::string socket_dir,
+                               std::chrono::milliseconds poll_interval,
+                               std::chrono::milliseconds busy_timeout)
+    : store_path_(std::move(store_path)),
+      socket_dir_(std::move(socket_dir)),
+      poll_interval_(poll_interval),
+      busy_timeout_(busy_timeout) {
+    ::mkdir(socket_dir_.c_str(), 0770);  // EEXIST is fine; failure leaves only the poll
+    send_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+
+ChangeNotifier::~ChangeNotifier() {
+    bool joined = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (listening_) {
+            char byte = 'q';
+            (void)!::write(wake_pipe_[1], &byte, 1);
+            joined = true;
+        }
+    }
+    if (joined && thread_.joinable()) thread_.join();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
+    for (int fd : wake_pipe_)
+        if (fd >= 0) ::close(fd);
+    if (send_fd_ >= 0) ::close(send_fd_);
+}
+
+std::string ChangeNotifier::format(const MailboxChange& change) {
+    std::string line(kind_name(change.kind));
+    line += " user=" + std::to_string(change.user);
+    line += " mailbox=" + std::to_string(change.mailbox);
+    line += " modseq=" + std::to_string(change.modseq);
+    return line;
+}
+
+std::optional<MailboxChange> ChangeNotifier::parse(std::string_view line) {
+    std::vector<std::string_view> tokens;
+    std::size_t start = 0;
+    while (start < line.size() && tokens.size() < 5) {
+        auto end = line.find(' ', start);
+        if (end == std::string_view::npos) end = line.size();
+        tokens.push_back(line.substr(start, end - start));
+        start = end + 1;
+    }
+    if (tokens.size() != 4 || start < line.size()) return std::nullopt;
+    MailboxChange change;
+    if (tokens[0] == "appended") change.kind = ChangeKind::appended;
+    else if (tokens[0] == "flags") change.kind = ChangeKind::flags;
+    else if (tokens[0] == "expunged") change.kind = ChangeKind::expunged;
+    else if (tokens[0] == "mailboxes") change.kind = ChangeKind::mailboxes;
+    else if (tokens[0] == "unknown") change.kind = ChangeKind::unknown;
+    else return std::nullopt;
+    if (!parse_field(tokens[1], "user", change.user) || !parse_field(tokens[2], "mailbox", change.mailbox) ||
+        !parse_field(tokens[3], "modseq", change.modseq))
+        return std::nullopt;
+    if (change.user < 0 || change.mailbox < 0) return std::nullopt;
+    return change;
+}
+
+void ChangeNotifier::publish(const std::vector<MailboxChange>& changes) {
+    if (changes.empty() || send_fd_ < 0) return;
+    std::vector<std::string> datagrams(1);
+    for (const auto& change : changes) {
+        std::string line = format(change);
+        if (datagrams.back().size() + line.size() + 1 > kMaxDatagram) datagrams.emplace_back();
+        datagrams.back() += line;
+        datagrams.back() += '\n';
+    }
+    std::lock_guard lock(send_mutex_);
+    DIR* dir = ::opendir(socket_dir_.c_str());
+    if (!dir) return;
+    while (dirent* e = ::readdir(dir)) {
+        std::string_view name = e->d_name;
+        if (name.size() < 6 || name.substr(name.size() - 5) != ".sock") continue;
+        std::string path = socket_dir_ + "/" + std::string(name);
+        sockaddr_un addr;
+        if (!fill_sockaddr(path, addr)) continue;
+        for (const auto& d : datagrams) {
+            ssize_t r = ::sendto(send_fd_, d.data(), d.size(), MSG_DONTWAIT,
+                                 reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+            if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT)) {
+                ::unlink(path.c_str());  // its process is gone
+                break;
+            }
+            // EAGAIN: the listener's queue is full; its data_version poll covers the loss.
+        }
+    }
+    ::closedir(dir);
+}
+
+Result<std::unique_ptr<ChangeSubscription>> ChangeNotifier::subscribe(UserId user, ChangeCallback callback) {
+    if (!callback) return make_error(Errc::invalid_argument, "empty change callback");
+    std::lock_guard lock(mutex_);
+    if (!listening_) {
+        if (auto s = start_listener(); !s) return s.error();
+    }
+    std::uint64_t id = next_id_++;
+    subscribers_.emplace(id, Subscriber{user, std::move(callback)});
+    return std::unique_ptr<ChangeSubscription>(std::make_unique<Subscription>(*this, id));
+}
+
+void ChangeNotifier::unsubscribe(std::uint64_t id) {
+    {
+        std::lock_guard lock(mutex_);
+        subscribers_.erase(id);
+    }
+    // Wait for a dispatch round in progress, unless we are inside it (a callback
+    // destroying its own subscription).
+    if (listener_thread_id_.load() != std::this_thread::get_id()) {
+        std::lock_guard wait(dispatch_mutex_);
+    }
+}
+
+Status ChangeNotifier::start_listener() {
+    if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0)
+        return make_error(Errc::io_error, std::string("cannot create a pipe: ") + std::strerror(errno));
+    listen_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (listen_fd_ >= 0) {
+        std::string path = socket_dir_ + "/" + std::to_string(::getpid()) + "." +
+                           std::to_string(socket_counter.fetch_add(1)) + ".sock";
+        sockaddr_un addr;
+        ::unlink(path.c_str());  // a dead process with our pid and counter left it
+        if (fill_sockaddr(path, addr) &&
+            ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+            ::chmod(path.c_str(), 0660);
+            socket_path_ = path;
+        } else {
+            // Too long a path or an unwritable directory: the poll alone carries changes.
+            ::close(listen_fd_);
+            listen_fd_ = -1;
+        }
+    }
+    listening_ = true;
+    thread_ = std::thread([this] { listen_loop(); });
+    return {};
+}
+
+void ChangeNotifier::dispatch(const MailboxChange& change) {
+    std::lock_guard round(dispatch_mutex_);
+    std::vector<std::pair<UserId, ChangeCallback>> targets;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, s] : subscribers_) {
+            if (s.user == 0 || change.user == 0 || s.user == change.user) targets.emplace_back(s.user, s.callback);
+        }
+    }
+    for (auto& [user, callback] : targets) callback(change);
+}
+
+void ChangeNotifier::listen_loop() {
+    listener_thread_id_.store(std::this_thread::get_id());
+    auto db = sqlite::Connection::open(store_path_, sqlite::Connection::Mode::read_write, busy_timeout_);
+    std::int64_t data_version = -1;
+    auto read_version = [&]() -> std::int64_t {
+        if (!db) return -1;
+        auto v = db->query_int("PRAGMA data_version");
+        return v ? *v : -1;
+    };
+    data_version = read_version();
+    bool heard_datagram = false;
+    auto last_poll = std::chrono::steady_clock::now();
+    char buffer[kMaxDatagram + 1];
+    for (;;) {
+        pollfd fds[2];
+        fds[0] = {wake_pipe_[0], POLLIN, 0};
+        fds[1] = {listen_fd_, POLLIN, 0};
+        int nfds = listen_fd_ >= 0 ? 2 : 1;
+        auto now = std::chrono::steady_clock::now();
+        auto wait = poll_interval_ - std::chrono::duration_cast<std::chrono::milliseconds>(now - last_poll);
+        int timeout_ms = wait.count() < 0 ? 0 : static_cast<int>(wait.count());
+        int r = ::poll(fds, static_cast<nfds_t>(nfds), timeout_ms);
+        if (r < 0 && errno != EINTR) break;
+        if (r > 0 && (fds[0].revents & POLLIN)) break;  // shutting down
+        if (r > 0 && nfds == 2 && (fds[1].revents & POLLIN)) {
+            for (;;) {
+                ssize_t n = ::recv(listen_fd_, buffer, kMaxDatagram, MSG_DONTWAIT);
+                if (n <= 0) break;
+                heard_datagram = true;
+                std::string_view text(buffer, static_cast<std::size_t>(n));
+                std::size_t start = 0;
+                while (start < text.size()) {
+                    auto end = text.find('\n', start);
+                    if (end == std::string_view::npos) end = text.size();
+                    if (auto change = parse(text.substr(start, end - start))) dispatch(*change);
+                    start = end + 1;
+                }
+            }
+        }
+        now = std::chrono::steady_clock::now();
+        if (now - last_poll >= poll_interval_) {
+            last_poll = now;
+            std::int64_t v = read_version();
+            if (v != data_version) {
+                if (!heard_datagram && data_version != -1) dispatch(MailboxChange{});
+                data_version = v;
+            }
+            heard_datagram = false;
+        }
+    }
+    // db closes here, on the thread that used it
+}
+
+}  // namespace hikyaku::storage

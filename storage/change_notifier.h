@@ -1,0 +1,82 @@
+// change_notifier.h: tells other processes (and this one) that mailboxes changed, and
+// runs the subscribers' callbacks when they hear of it. One per open store.
+//
+// Mechanism: every process that subscribes binds a Unix datagram socket in the directory
+// "<store>.notify/"; after each durable commit the writer sends one short text datagram
+// ("appended user=3 mailbox=7 modseq=42" lines) to every socket there. A stale socket (its
+// process died) refuses the datagram and is removed. As a fallback for datagrams lost to a
+// full queue or an unusable directory, the listener polls PRAGMA data_version every
+// poll interval and reports ChangeKind::unknown when the store changed but no datagram
+// arrived.
+//
+// Must never: block the writer (sends are non-blocking, losses fall back to the poll);
+// run a callback after its subscription's destructor returned; start a thread in a process
+// that never subscribes (mailctl).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace hikyaku::storage {
+
+class ChangeNotifier {
+public:
+    ChangeNotifier(std::string store_path, std::string socket_dir,
+                   std::chrono::milliseconds poll_interval, std::chrono::milliseconds busy_timeout);
+    ~ChangeNotifier();
+    ChangeNotifier(const ChangeNotifier&) = delete;
+    ChangeNotifier& operator=(const ChangeNotifier&) = delete;
+
+    // Sends the changes to every listening process, this one included.
+    void publish(const std::vector<MailboxChange>& changes);
+
+    Result<std::unique_ptr<ChangeSubscription>> subscribe(UserId user, ChangeCallback callback);
+
+    // Text form of one change, and its parser (hostile-input safe: the socket directory is
+    // writable by every process of the suite).
+    static std::string format(const MailboxChange& change);
+    static std::optional<MailboxChange> parse(std::string_view line);
+
+private:
+    class Subscription;
+    friend class Subscription;
+    struct Subscriber {
+        UserId user;
+        ChangeCallback callback;
+    };
+
+    Status start_listener();  // under mutex_
+    void listen_loop();
+    void dispatch(const MailboxChange& change);
+    void unsubscribe(std::uint64_t id);
+
+    std::string store_path_;
+    std::string socket_dir_;
+    std::chrono::milliseconds poll_interval_;
+    std::chrono::milliseconds busy_timeout_;
+
+    int send_fd_ = -1;
+    std::mutex send_mutex_;
+
+    std::mutex mutex_;             // subscribers_, listener state
+    std::mutex dispatch_mutex_;    // held while callbacks run
+    std::map<std::uint64_t, Subscriber> subscribers_;
+    std::uint64_t next_id_ = 1;
+    bool listening_ = false;
+    int listen_fd_ = -1;
+    int wake_pipe_[2] = {-1, -1};
+    std::string socket_path_;
+    std::thread thread_;
+    std::atomic<std::thread::id> listener_thread_id_{};
+};
+
+}  // namespace hikyaku::storage

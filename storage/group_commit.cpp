@@ -1,0 +1,138 @@
+// group_commit.cpp: the writer thread behind GroupCommitWriter (see group_commit.h).
+//
+// Must never: acknowledge a job before COMMIT returned; keep a transaction open while the
+// queue is empty (other processes wait for our write lock).
+#include "storage/group_commit.h"
+
+#include <sqlite3.h>
+
+namespace hikyaku::storage {
+
+GroupCommitWriter::GroupCommitWriter(sqlite::Connection db, std::size_t max_batch,
+                                     CommitListener on_commit)
+    : db_(std::move(db)), max_batch_(max_batch == 0 ? 1 : max_batch), on_commit_(std::move(on_commit)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_ready_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+Status GroupCommitWriter::submit(WriteJob job) {
+    Pending pending;
+    pending.job = std::move(job);
+    std::unique_lock lock(mutex_);
+    if (stopping_) return make_error(Errc::io_error, "store is closing");
+    queue_.push_back(&pending);
+    work_ready_.notify_one();
+    work_done_.wait(lock, [&] { return pending.done; });
+    return pending.status;
+}
+
+std::size_t GroupCommitWriter::batches_committed() const {
+    std::lock_guard lock(mutex_);
+    return batches_;
+}
+
+std::size_t GroupCommitWriter::jobs_committed() const {
+    std::lock_guard lock(mutex_);
+    return jobs_;
+}
+
+void GroupCommitWriter::run() {
+    std::vector<Pending*> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping and drained
+            while (!queue_.empty() && batch.size() < max_batch_) {
+                batch.push_back(queue_.front());
+                queue_.pop_front();
+            }
+        }
+        run_batch(batch);
+        std::size_t committed = 0;
+        std::vector<MailboxChange> changes;
+        for (Pending* p : batch) {
+            if (p->status.ok()) {
+                ++committed;
+                changes.insert(changes.end(), p->changes.begin(), p->changes.end());
+            }
+        }
+        // Announce before waking the submitters: a caller that delivers and then waits
+        // for its own notification must not miss it.
+        if (!changes.empty() && on_commit_) on_commit_(changes);
+        {
+            std::lock_guard lock(mutex_);
+            if (committed > 0) {
+                ++batches_;
+                jobs_ += committed;
+            }
+            for (Pending* p : batch) p->done = true;
+        }
+        work_done_.notify_all();
+        batch.clear();
+    }
+}
+
+void GroupCommitWriter::run_batch(std::vector<Pending*>& batch) {
+    auto fail_all = [&](const Error& e) {
+        for (Pending* p : batch) {
+            p->status = e;
+            p->changes.clear();
+        }
+    };
+    auto txn = sqlite::Transaction::begin(db_, sqlite::Transaction::Kind::write);
+    if (!txn) {
+        fail_all(txn.error());
+        return;
+    }
+    bool any_ok = false;
+    for (Pending* p : batch) {
+        if (auto s = db_.exec("SAVEPOINT delivery"); !s) {
+            fail_all(s.error());
+            return;
+        }
+        WriteContext context{db_, {}};
+        Status status = p->job(context);
+        if (sqlite3_get_autocommit(db_.handle())) {
+            // SQLite rolled the whole transaction back (I/O error, disk full): nothing of
+            // this batch survives, so nothing of it may be acknowledged.
+            Error e = status.ok() ? make_error(Errc::io_error, "store transaction was aborted")
+                                  : status.error();
+            fail_all(e);
+            return;
+        }
+        if (status.ok()) {
+            if (auto s = db_.exec("RELEASE delivery"); !s) {
+                fail_all(s.error());
+                return;
+            }
+            p->status = Status::success();
+            p->changes = std::move(context.changes);
+            any_ok = true;
+        } else {
+            (void)db_.exec("ROLLBACK TO delivery");
+            (void)db_.exec("RELEASE delivery");
+            p->status = status;
+        }
+    }
+    if (!any_ok) return;  // the Transaction destructor rolls back the empty batch
+    if (auto s = txn->commit(); !s) {
+        Error e = make_error(s.error().code, "commit failed: " + s.error().message);
+        for (Pending* p : batch) {
+            if (p->status.ok()) {
+                p->status = e;
+                p->changes.clear();
+            }
+        }
+    }
+}
+
+}  // namespace hikyaku::storage

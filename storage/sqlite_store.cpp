@@ -1,0 +1,1612 @@
+// sqlite_store.cpp: the SQLite backend of the mailbox store (see sqlite_store.h, store.h).
+//
+// Every mutating call is one write job run by the GroupCommitWriter inside its own
+// savepoint: it either applies entirely or not at all, and returns after the commit is
+// durable. Reads take one read transaction on a pooled connection, so each call sees one
+// consistent snapshot.
+//
+// Must never: let a UID go backwards or be reused in a mailbox (uidnext only grows);
+// change an entry without raising its mailbox's HIGHESTMODSEQ; store a message without
+// counting it against its owner's quota; leave a message row that no entry references.
+#include "storage/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "storage/schema.h"
+
+namespace hikyaku::storage {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+#define HK_RETURN_IF_ERROR(expr)                   \
+    do {                                           \
+        if (auto hk_status_ = (expr); !hk_status_) \
+            return hk_status_.error();             \
+    } while (0)
+
+namespace {
+
+// ---- binding helpers -------------------------------------------------------------------
+
+struct Blob {
+    std::string_view bytes;
+    bool is_null = false;
+};
+
+template <class T>
+void bind_one(Statement& st, int index, const T& value) {
+    if constexpr (std::is_same_v<T, Blob>) {
+        if (value.is_null) st.bind_null(index);
+        else st.bind_blob(index, value.bytes);
+    } else if constexpr (std::is_integral_v<T>) {
+        st.bind(index, static_cast<std::int64_t>(value));
+    } else {
+        st.bind(index, std::string_view(value));
+    }
+}
+
+template <class... Args>
+Result<Statement> query(Connection& db, std::string_view sql, const Args&... args) {
+    auto st = db.prepare(sql);
+    if (!st) return st.error();
+    int index = 1;
+    (bind_one(*st, index++, args), ...);
+    (void)index;
+    return st;
+}
+
+template <class... Args>
+Status exec(Connection& db, std::string_view sql, const Args&... args) {
+    auto st = query(db, sql, args...);
+    if (!st) return st.error();
+    return st->run();
+}
+
+// First column of the first row, or nullopt when there is no row.
+template <class... Args>
+Result<std::optional<std::int64_t>> query_optional_int(Connection& db, std::string_view sql,
+                                                       const Args&... args) {
+    auto st = query(db, sql, args...);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(st->column_int(0));
+}
+
+template <class... Args>
+Result<std::int64_t> query_count(Connection& db, std::string_view sql, const Args&... args) {
+    auto v = query_optional_int(db, sql, args...);
+    if (!v) return v.error();
+    return v->value_or(0);
+}
+
+Error not_found(std::string message) { return make_error(Errc::not_found, std::move(message)); }
+Error invalid(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
+
+// ---- keywords ------------------------------------------------------------------------
+
+std::string join_keywords(const std::set<std::string>& keywords) {
+    std::string out;
+    for (const auto& k : keywords) {
+        if (!out.empty()) out += ' ';
+        out += k;
+    }
+    return out;
+}
+
+std::set<std::string> split_keywords(std::string_view text) {
+    std::set<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find(' ', start);
+        if (end == std::string_view::npos) end = text.size();
+        if (end > start) out.emplace(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> keyword_list(std::string_view text) {
+    auto set = split_keywords(text);
+    return {set.begin(), set.end()};
+}
+
+Result<std::set<std::string>> checked_keywords(std::span<const std::string> keywords) {
+    std::set<std::string> out;
+    for (const auto& k : keywords) {
+        HK_RETURN_IF_ERROR(validate_keyword(k));
+        out.insert(k);
+    }
+    if (out.size() > kMaxKeywordsPerEntry)
+        return make_error(Errc::limit_exceeded, "more than " + std::to_string(kMaxKeywordsPerEntry) +
+                                                    " keywords on one message");
+    return out;
+}
+
+std::vector<Uid> sorted_unique(std::span<const Uid> uids) {
+    std::vector<Uid> out(uids.begin(), uids.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    out.erase(std::remove(out.begin(), out.end(), Uid{0}), out.end());
+    return out;
+}
+
+// ---- rows ----------------------------------------------------------------------------
+
+struct UserRow {
+    User user;
+    std::int64_t domain_id = 0;
+    std::string password_hash;
+    std::uint64_t used_bytes = 0;
+    std::uint64_t used_messages = 0;
+};
+
+constexpr const char* kUserColumns =
+    "SELECT id, address, quota_bytes, domain_id, password_hash, used_bytes, used_messages FROM users ";
+
+UserRow user_from(const Statement& st) {
+    UserRow row;
+    row.user.id = st.column_int(0);
+    row.user.address = st.column_text(1);
+    row.user.quota_bytes = static_cast<std::uint64_t>(st.column_int(2));
+    row.domain_id = st.column_int(3);
+    row.password_hash = st.column_text(4);
+    row.used_bytes = static_cast<std::uint64_t>(st.column_int(5));
+    row.used_messages = static_cast<std::uint64_t>(st.column_int(6));
+    return row;
+}
+
+Result<std::optional<UserRow>> user_by_address(Connection& db, std::string_view address) {
+    auto st = query(db, std::string(kUserColumns) + "WHERE address = ?1", address);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<UserRow>();
+    return std::optional<UserRow>(user_from(*st));
+}
+
+Result<std::optional<UserRow>> user_by_id(Connection& db, UserId id) {
+    auto st = query(db, std::string(kUserColumns) + "WHERE id = ?1", id);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<UserRow>();
+    return std::optional<UserRow>(user_from(*st));
+}
+
+Result<UserRow> existing_user(Connection& db, UserId id) {
+    auto row = user_by_id(db, id);
+    if (!row) return row.error();
+    if (!*row) return not_found("no user with id " + std::to_string(id));
+    return std::move(**row);
+}
+
+Result<UserRow> existing_user(Connection& db, std::string_view address) {
+    auto row = user_by_address(db, address);
+    if (!row) return row.error();
+    if (!*row) return not_found("no such user: " + std::string(address));
+    return std::move(**row);
+}
+
+Result<std::optional<std::int64_t>> domain_id(Connection& db, std::string_view name) {
+    return query_optional_int(db, "SELECT id FROM domains WHERE name = ?1", name);
+}
+
+Result<std::int64_t> local_domain_id(Connection& db, std::string_view name) {
+    auto id = domain_id(db, name);
+    if (!id) return id.error();
+    if (!*id) return not_found(std::string(name) + " is not a local domain");
+    return **id;
+}
+
+constexpr const char* kMailboxColumns =
+    "SELECT id, user_id, name, special_use, uidvalidity, uidnext, highestmodseq FROM mailboxes ";
+
+MailboxInfo mailbox_from(const Statement& st) {
+    MailboxInfo m;
+    m.id = st.column_int(0);
+    m.user = st.column_int(1);
+    m.name = st.column_text(2);
+    m.special_use = static_cast<SpecialUse>(st.column_int(3));
+    m.uidvalidity = static_cast<std::uint32_t>(st.column_int(4));
+    m.uidnext = static_cast<Uid>(st.column_int(5));
+    m.highestmodseq = static_cast<ModSeq>(st.column_int(6));
+    return m;
+}
+
+Status fill_mailbox_extras(Connection& db, MailboxInfo& m) {
+    auto sub = query_optional_int(db, "SELECT 1 FROM subscriptions WHERE user_id = ?1 AND name = ?2",
+                                  m.user, m.name);
+    if (!sub) return sub.error();
+    m.subscribed = sub->has_value();
+    auto child = query_optional_int(
+        db, "SELECT 1 FROM mailboxes WHERE user_id = ?1 AND substr(name, 1, length(?2)) = ?2 LIMIT 1",
+        m.user, m.name + kMailboxDelimiter);
+    if (!child) return child.error();
+    m.has_children = child->has_value();
+    return {};
+}
+
+Result<std::optional<MailboxInfo>> mailbox_by_name(Connection& db, UserId user, std::string_view name) {
+    auto st = query(db, std::string(kMailboxColumns) + "WHERE user_id = ?1 AND name = ?2", user, name);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<MailboxInfo>();
+    MailboxInfo m = mailbox_from(*st);
+    st->reset();
+    HK_RETURN_IF_ERROR(fill_mailbox_extras(db, m));
+    return std::optional<MailboxInfo>(std::move(m));
+}
+
+Result<MailboxInfo> mailbox_by_id(Connection& db, MailboxId id) {
+    auto st = query(db, std::string(kMailboxColumns) + "WHERE id = ?1", id);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return not_found("no mailbox with id " + std::to_string(id));
+    return mailbox_from(*st);
+}
+
+// UIDVALIDITY: strictly increasing over the whole store, and at least the current time, so
+// a mailbox deleted and created again never repeats an old value (RFC 9051 2.3.1.1).
+Result<std::uint32_t> next_uidvalidity(Connection& db) {
+    auto last = query_count(db, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+    if (!last) return last.error();
+    std::int64_t next = std::max<std::int64_t>(*last + 1, now_seconds());
+    if (next > 0xFFFFFFFFll) next = *last + 1;
+    if (next > 0xFFFFFFFFll) return make_error(Errc::limit_exceeded, "UIDVALIDITY values exhausted");
+    HK_RETURN_IF_ERROR(exec(db, "UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'", next));
+    return static_cast<std::uint32_t>(next);
+}
+
+Result<MailboxInfo> insert_mailbox(Connection& db, UserId user, const std::string& name, SpecialUse use) {
+    auto uidvalidity = next_uidvalidity(db);
+    if (!uidvalidity) return uidvalidity.error();
+    auto s = exec(db,
+                  "INSERT INTO mailboxes(user_id, name, special_use, uidvalidity, uidnext, highestmodseq) "
+                  "VALUES (?1, ?2, ?3, ?4, 1, 1)",
+                  user, name, static_cast<int>(use), *uidvalidity);
+    if (!s) {
+        if (s.error().code == Errc::already_exists) return make_error(Errc::already_exists, "mailbox " + name + " already exists");
+        return s.error();
+    }
+    MailboxInfo m;
+    m.id = db.last_insert_rowid();
+    m.user = user;
+    m.name = name;
+    m.special_use = use;
+    m.uidvalidity = *uidvalidity;
+    m.uidnext = 1;
+    m.highestmodseq = 1;
+    return m;
+}
+
+// Creates every missing ancestor of `name` ("a" and "a/b" for "a/b/c").
+Status ensure_parents(Connection& db, UserId user, const std::string& name) {
+    for (std::size_t pos = name.find(kMailboxDelimiter); pos != std::string::npos;
+         pos = name.find(kMailboxDelimiter, pos + 1)) {
+        std::string parent = name.substr(0, pos);
+        auto found = query_optional_int(db, "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = ?2", user, parent);
+        if (!found) return found.error();
+        if (!*found) {
+            auto m = insert_mailbox(db, user, parent, SpecialUse::none);
+            if (!m) return m.error();
+        }
+    }
+    return {};
+}
+
+// ---- entries -------------------------------------------------------------------------
+
+struct NewEntry {
+    MessageId message = 0;
+    Flags flags = 0;
+    std::string keywords;
+    std::int64_t internal_date = 0;
+    std::uint64_t size = 0;
+};
+
+struct AddedEntries {
+    std::vector<Uid> uids;
+    ModSeq modseq = 0;
+    UserId user = 0;
+    std::uint32_t uidvalidity = 0;
+};
+
+// Gives the entries consecutive new UIDs in `mailbox` and one new modseq, and counts them
+// against the owner's quota (unless the bytes merely move within that owner's mailboxes).
+Result<AddedEntries> add_entries(Connection& db, MailboxId mailbox, std::span<const NewEntry> entries,
+                                 bool check_quota) {
+    AddedEntries added;
+    if (entries.empty()) return added;
+    auto box = mailbox_by_id(db, mailbox);
+    if (!box) return box.error();
+    added.user = box->user;
+    added.uidvalidity = box->uidvalidity;
+    std::uint64_t bytes = 0;
+    for (const auto& e : entries) bytes += e.size;
+    auto owner = existing_user(db, box->user);
+    if (!owner) return owner.error();
+    if (check_quota && owner->user.quota_bytes > 0 && owner->used_bytes + bytes > owner->user.quota_bytes) {
+        return make_error(Errc::limit_exceeded,
+                          "mailbox of " + owner->user.address + " is over quota (" +
+                              std::to_string(owner->used_bytes) + " of " +
+                              std::to_string(owner->user.quota_bytes) + " bytes used, " +
+                              std::to_string(bytes) + " more refused)");
+    }
+    std::uint64_t first_uid = box->uidnext;
+    if (first_uid + entries.size() - 1 > kMaxUid)
+        return make_error(Errc::limit_exceeded, "mailbox " + box->name + " has run out of UIDs");
+    added.modseq = box->highestmodseq + 1;
+    HK_RETURN_IF_ERROR(exec(db, "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1", mailbox,
+                            static_cast<std::int64_t>(first_uid + entries.size()), added.modseq));
+    auto insert = db.prepare(
+        "INSERT INTO entries(mailbox_id, uid, message_id, flags, keywords, modseq, internal_date, size) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!insert) return insert.error();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        Uid uid = static_cast<Uid>(first_uid + i);
+        insert->bind(1, mailbox).bind(2, std::int64_t{uid}).bind(3, e.message)
+            .bind(4, std::int64_t{e.flags}).bind(5, e.keywords)
+            .bind(6, static_cast<std::int64_t>(added.modseq)).bind(7, e.internal_date)
+            .bind(8, static_cast<std::int64_t>(e.size));
+        HK_RETURN_IF_ERROR(insert->run());
+        added.uids.push_back(uid);
+    }
+    HK_RETURN_IF_ERROR(exec(db,
+                            "UPDATE users SET used_bytes = used_bytes + ?2, used_messages = used_messages + ?3 "
+                            "WHERE id = ?1",
+                            box->user, static_cast<std::int64_t>(bytes),
+                            static_cast<std::int64_t>(entries.size())));
+    return added;
+}
+
+// Drops messages no entry references any more (single-instance storage).
+Status drop_orphans(Connection& db, const std::set<MessageId>& messages) {
+    for (MessageId id : messages) {
+        HK_RETURN_IF_ERROR(exec(db,
+                                "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS "
+                                "(SELECT 1 FROM entries WHERE message_id = ?1)",
+                                id));
+    }
+    return {};
+}
+
+// Removes entries (sorted unique UIDs), logs them as expunged with one new modseq,
+// releases their quota, and drops messages left without entries.
+Result<ExpungeResult> remove_entries(Connection& db, MailboxId mailbox, const std::vector<Uid>& uids) {
+    ExpungeResult result;
+    auto box = mailbox_by_id(db, mailbox);
+    if (!box) return box.error();
+    std::set<MessageId> messages;
+    std::uint64_t bytes = 0;
+    auto del = db.prepare("DELETE FROM entries WHERE mailbox_id = ?1 AND uid = ?2 RETURNING message_id, size");
+    if (!del) return del.error();
+    for (Uid uid : uids) {
+        del->bind(1, mailbox).bind(2, std::int64_t{uid});
+        auto row = del->step();
+        if (!row) return row.error();
+        if (*row) {
+            messages.insert(del->column_int(0));
+            bytes += static_cast<std::uint64_t>(del->column_int(1));
+            result.expunged.push_back(uid);
+            HK_RETURN_IF_ERROR(del->run());  // finish the statement
+        } else {
+            del->reset();
+        }
+    }
+    if (result.expunged.empty()) return result;
+    result.modseq = box->highestmodseq + 1;
+    HK_RETURN_IF_ERROR(exec(db, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1", mailbox,
+                            static_cast<std::int64_t>(result.modseq)));
+    auto log = db.prepare("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)");
+    if (!log) return log.error();
+    for (Uid uid : result.expunged) {
+        log->bind(1, mailbox).bind(2, std::int64_t{uid}).bind(3, static_cast<std::int64_t>(result.modseq));
+        HK_RETURN_IF_ERROR(log->run());
+    }
+    HK_RETURN_IF_ERROR(exec(db,
+                            "UPDATE users SET used_bytes = max(0, used_bytes - ?2), "
+                            "used_messages = max(0, used_messages - ?3) WHERE id = ?1",
+                            box->user, static_cast<std::int64_t>(bytes),
+                            static_cast<std::int64_t>(result.expunged.size())));
+    HK_RETURN_IF_ERROR(drop_orphans(db, messages));
+    return result;
+}
+
+struct SourceEntry {
+    Uid uid = 0;
+    NewEntry entry;
+};
+
+Result<std::vector<SourceEntry>> load_entries(Connection& db, MailboxId mailbox, const std::vector<Uid>& uids) {
+    std::vector<SourceEntry> out;
+    auto st = db.prepare(
+        "SELECT message_id, flags, keywords, internal_date, size FROM entries WHERE mailbox_id = ?1 AND uid = ?2");
+    if (!st) return st.error();
+    for (Uid uid : uids) {
+        st->bind(1, mailbox).bind(2, std::int64_t{uid});
+        auto row = st->step();
+        if (!row) return row.error();
+        if (*row) {
+            SourceEntry s;
+            s.uid = uid;
+            s.entry.message = st->column_int(0);
+            s.entry.flags = static_cast<Flags>(st->column_int(1));
+            s.entry.keywords = st->column_text(2);
+            s.entry.internal_date = st->column_int(3);
+            s.entry.size = static_cast<std::uint64_t>(st->column_int(4));
+            out.push_back(std::move(s));
+        }
+        st->reset();
+    }
+    return out;
+}
+
+// Copies (and for a move, then removes) entries from one mailbox to another.
+Result<CopyResult> transfer_entries(WriteContext& ctx, MailboxId from, const std::vector<Uid>& uids,
+                                    MailboxId to, bool move) {
+    auto source_box = mailbox_by_id(ctx.db, from);
+    if (!source_box) return source_box.error();
+    auto target_box = mailbox_by_id(ctx.db, to);
+    if (!target_box) return target_box.error();
+    auto sources = load_entries(ctx.db, from, uids);
+    if (!sources) return sources.error();
+    CopyResult result;
+    result.destination_uidvalidity = target_box->uidvalidity;
+    if (sources->empty()) return result;
+    std::vector<NewEntry> entries;
+    for (const auto& s : *sources) entries.push_back(s.entry);
+    bool same_owner = source_box->user == target_box->user;
+    auto added = add_entries(ctx.db, to, entries, !(move && same_owner));
+    if (!added) return added.error();
+    for (std::size_t i = 0; i < sources->size(); ++i) result.uids.emplace_back((*sources)[i].uid, added->uids[i]);
+    ctx.changes.push_back({ChangeKind::appended, target_box->user, to, added->modseq});
+    if (move) {
+        std::vector<Uid> moved;
+        for (const auto& s : *sources) moved.push_back(s.uid);
+        auto removed = remove_entries(ctx.db, from, moved);
+        if (!removed) return removed.error();
+        ctx.changes.push_back({ChangeKind::expunged, source_box->user, from, removed->modseq});
+    }
+    return result;
+}
+
+Entry entry_from(const Statement& st, bool with_structure) {
+    Entry e;
+    e.uid = static_cast<Uid>(st.column_int(0));
+    e.message = st.column_int(1);
+    e.flags = static_cast<Flags>(st.column_int(2));
+    e.keywords = keyword_list(st.column_text(3));
+    e.modseq = static_cast<ModSeq>(st.column_int(4));
+    e.internal_date = TimePoint(std::chrono::seconds(st.column_int(5)));
+    e.size = static_cast<std::uint64_t>(st.column_int(6));
+    if (with_structure && !st.column_is_null(7)) e.structure = st.column_blob(7);
+    return e;
+}
+
+constexpr const char* kEntryColumns =
+    "SELECT e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, e.size ";
+
+// The remaining text of a message at delivery: the cached MIME structure, when the parser
+// can produce one. NULL until then (readers fall back to parsing the bytes).
+Blob structure_blob(const std::optional<std::string>& structure) {
+    if (!structure) return Blob{{}, true};
+    return Blob{*structure, false};
+}
+
+class FlockMaildropLock final : public MaildropLock {
+public:
+    explicit FlockMaildropLock(int fd) : fd_(fd) {}
+    ~FlockMaildropLock() override {
+        ::flock(fd_, LOCK_UN);
+        ::close(fd_);
+    }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+// ---- reader pool ---------------------------------------------------------------------
+
+class SqliteStore::Reader {
+public:
+    Reader(SqliteStore& store, Connection db) : store_(&store), db_(std::move(db)) {}
+    Reader(Reader&& other) noexcept : store_(other.store_), db_(std::move(other.db_)) { other.store_ = nullptr; }
+    Reader& operator=(Reader&&) = delete;
+    ~Reader() {
+        if (store_) store_->give_back(std::move(db_));
+    }
+    Connection& db() { return db_; }
+
+private:
+    SqliteStore* store_;
+    Connection db_;
+};
+
+Result<SqliteStore::Reader> SqliteStore::borrow_reader() {
+    {
+        std::lock_guard lock(readers_mutex_);
+        if (!idle_readers_.empty()) {
+            Connection db = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+            return Reader(*this, std::move(db));
+        }
+    }
+    auto db = Connection::open(options_.path, Connection::Mode::read_write, options_.busy_timeout);
+    if (!db) return db.error();
+    return Reader(*this, std::move(*db));
+}
+
+void SqliteStore::give_back(Connection connection) {
+    if (!connection.handle()) return;
+    std::lock_guard lock(readers_mutex_);
+    idle_readers_.push_back(std::move(connection));
+}
+
+// Runs f(Connection&) in one read transaction on a pooled connection.
+template <class F>
+auto read_snapshot(Result<SqliteStore::Reader>&& reader, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    if (!reader) return reader.error();
+    auto txn = Transaction::begin(reader->db(), Transaction::Kind::read);
+    if (!txn) return txn.error();
+    auto result = f(reader->db());
+    (void)txn->commit();
+    return result;
+}
+
+#define HK_READ(...) read_snapshot(borrow_reader(), [&](Connection & db) __VA_ARGS__)
+
+// ---- open ----------------------------------------------------------------------------
+
+SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {}
+
+SqliteStore::~SqliteStore() {
+    writer_.reset();    // drains queued writes first
+    notifier_.reset();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreOptions& options) {
+    if (options.path.empty()) return invalid("no store path configured ([storage] path)");
+    struct stat st {};
+    bool exists = ::stat(options.path.c_str(), &st) == 0;
+    if (!exists && !options.create)
+        return not_found("no store at " + options.path + " (create it with: mailctl init)");
+    if (exists && !S_ISREG(st.st_mode)) return invalid("store path " + options.path + " is not a regular file");
+
+    auto db = Connection::open(options.path,
+                               options.create ? Connection::Mode::read_write_create : Connection::Mode::read_write,
+                               options.busy_timeout);
+    if (!db) return db.error();
+    auto migrated = migrate(*db, options.path);
+    if (!migrated) return migrated.error();
+
+    std::unique_ptr<SqliteStore> store(new SqliteStore(options));
+    store->locks_dir_ = options.path + ".locks";
+    ::mkdir(store->locks_dir_.c_str(), 0770);
+    store->notifier_ = std::make_unique<ChangeNotifier>(options.path, options.path + ".notify",
+                                                        options.change_poll_interval, options.busy_timeout);
+    ChangeNotifier* notifier = store->notifier_.get();
+    store->writer_ = std::make_unique<GroupCommitWriter>(
+        std::move(*db), options.group_commit_max_batch,
+        [notifier](const std::vector<MailboxChange>& changes) { notifier->publish(changes); });
+    return store;
+}
+
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
+    auto store = SqliteStore::open(options);
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+}
+
+PasswordCost SqliteStore::password_cost() const {
+    PasswordCost cost;
+    cost.memory_kib = options_.argon2_memory_kib;
+    cost.iterations = options_.argon2_iterations;
+    return cost;
+}
+
+const std::string& SqliteStore::dummy_hash() {
+    std::call_once(dummy_once_, [this] {
+        auto h = hash_password("hikyaku dummy password for unknown users", password_cost());
+        dummy_hash_ = h ? *h : std::string();
+    });
+    return dummy_hash_;
+}
+
+// ---- domains -------------------------------------------------------------------------
+
+Status SqliteStore::add_domain(std::string_view domain_in) {
+    std::string domain = normalize_address(domain_in);
+    HK_RETURN_IF_ERROR(validate_domain(domain));
+    return write([&](WriteContext& ctx) -> Status {
+        auto found = domain_id(ctx.db, domain);
+        if (!found) return found.error();
+        if (*found) return make_error(Errc::already_exists, "domain " + domain + " already exists");
+        return exec(ctx.db, "INSERT INTO domains(name) VALUES (?1)", domain);
+    });
+}
+
+Status SqliteStore::remove_domain(std::string_view domain_in) {
+    std::string domain = normalize_address(domain_in);
+    HK_RETURN_IF_ERROR(validate_domain(domain));
+    return write([&](WriteContext& ctx) -> Status {
+        auto id = local_domain_id(ctx.db, domain);
+        if (!id) return id.error();
+        auto users = query_count(ctx.db, "SELECT count(*) FROM users WHERE domain_id = ?1", *id);
+        if (!users) return users.error();
+        auto aliases = query_count(ctx.db, "SELECT count(DISTINCT address) FROM aliases WHERE domain_id = ?1", *id);
+        if (!aliases) return aliases.error();
+        if (*users > 0 || *aliases > 0)
+            return invalid("domain " + domain + " still has " + std::to_string(*users) + " user(s) and " +
+                           std::to_string(*aliases) + " alias(es); remove them first");
+        return exec(ctx.db, "DELETE FROM domains WHERE id = ?1", *id);
+    });
+}
+
+Result<std::vector<std::string>> SqliteStore::list_domains() {
+    return HK_READ({
+        std::vector<std::string> out;
+        auto st = query(db, "SELECT name FROM domains ORDER BY name");
+        if (!st) return Result<std::vector<std::string>>(st.error());
+        for (;;) {
+            auto row = st->step();
+            if (!row) return Result<std::vector<std::string>>(row.error());
+            if (!*row) break;
+            out.push_back(st->column_text(0));
+        }
+        return Result<std::vector<std::string>>(std::move(out));
+    });
+}
+
+Result<bool> SqliteStore::is_local_domain(std::string_view domain_in) {
+    std::string domain = normalize_address(domain_in);
+    if (!validate_domain(domain)) return false;
+    return HK_READ({
+        auto id = domain_id(db, domain);
+        if (!id) return Result<bool>(id.error());
+        return Result<bool>(id->has_value());
+    });
+}
+
+// ---- users ---------------------------------------------------------------------------
+
+namespace {
+
+Status check_password(std::string_view password) {
+    if (password.empty()) return invalid("empty password");
+    if (password.size() > kMaxPasswordLength)
+        return make_error(Errc::limit_exceeded, "password longer than " + std::to_string(kMaxPasswordLength) + " bytes");
+    if (password.find('\0') != std::string_view::npos) return invalid("password contains a NUL byte");
+    return {};
+}
+
+const std::pair<const char*, SpecialUse> kDefaultMailboxes[] = {
+    {"INBOX", SpecialUse::none},   {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},
+    {"Trash", SpecialUse::trash},  {"Junk", SpecialUse::junk},
+};
+
+}  // namespace
+
+Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view password,
+                                   std::uint64_t quota_bytes) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    HK_RETURN_IF_ERROR(check_password(password));
+    auto hash = hash_password(password, password_cost());  // before the writer: argon2 is slow
+    if (!hash) return hash.error();
+    User user;
+    std::uint64_t quota = quota_bytes ? quota_bytes : options_.default_quota;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto domain = local_domain_id(ctx.db, domain_of(address));
+        if (!domain) return make_error(Errc::not_found, domain.error().message + "; add it first (mailctl domain add)");
+        auto existing = user_by_address(ctx.db, address);
+        if (!existing) return existing.error();
+        if (*existing) return make_error(Errc::already_exists, "user " + address + " already exists");
+        auto alias = query_optional_int(ctx.db, "SELECT 1 FROM aliases WHERE address = ?1 LIMIT 1", address);
+        if (!alias) return alias.error();
+        if (*alias) return make_error(Errc::already_exists, address + " is already an alias");
+        HK_RETURN_IF_ERROR(exec(ctx.db,
+                                "INSERT INTO users(domain_id, address, password_hash, quota_bytes, created_at) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                *domain, address, *hash, static_cast<std::int64_t>(quota), now_seconds()));
+        user.id = ctx.db.last_insert_rowid();
+        user.address = address;
+        user.quota_bytes = quota;
+        for (const auto& [name, use] : kDefaultMailboxes) {
+            auto m = insert_mailbox(ctx.db, user.id, name, use);
+            if (!m) return m.error();
+            HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO subscriptions(user_id, name) VALUES (?1, ?2)", user.id,
+                                    std::string_view(name)));
+        }
+        ctx.changes.push_back({ChangeKind::mailboxes, user.id, 0, 0});
+        return {};
+    });
+    if (!s) return s.error();
+    return user;
+}
+
+Status SqliteStore::remove_user(std::string_view address_in) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    return write([&](WriteContext& ctx) -> Status {
+        auto user = existing_user(ctx.db, address);
+        if (!user) return user.error();
+        std::set<MessageId> messages;
+        {
+            auto st = query(ctx.db,
+                            "SELECT DISTINCT e.message_id FROM entries e JOIN mailboxes b ON b.id = e.mailbox_id "
+                            "WHERE b.user_id = ?1",
+                            user->user.id);
+            if (!st) return st.error();
+            for (;;) {
+                auto row = st->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                messages.insert(st->column_int(0));
+            }
+        }
+        // Cascades: mailboxes -> entries, expunged; aliases; subscriptions.
+        HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM users WHERE id = ?1", user->user.id));
+        HK_RETURN_IF_ERROR(drop_orphans(ctx.db, messages));
+        ctx.changes.push_back({ChangeKind::mailboxes, user->user.id, 0, 0});
+        return {};
+    });
+}
+
+Status SqliteStore::set_password(std::string_view address_in, std::string_view password) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    HK_RETURN_IF_ERROR(check_password(password));
+    auto hash = hash_password(password, password_cost());
+    if (!hash) return hash.error();
+    return write([&](WriteContext& ctx) -> Status {
+        HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE users SET password_hash = ?2 WHERE address = ?1", address, *hash));
+        if (ctx.db.changes() == 0) return not_found("no such user: " + address);
+        return {};
+    });
+}
+
+Status SqliteStore::set_quota(std::string_view address_in, std::uint64_t quota_bytes) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    return write([&](WriteContext& ctx) -> Status {
+        HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE users SET quota_bytes = ?2 WHERE address = ?1", address,
+                                static_cast<std::int64_t>(quota_bytes)));
+        if (ctx.db.changes() == 0) return not_found("no such user: " + address);
+        return {};
+    });
+}
+
+Result<User> SqliteStore::find_user(std::string_view address_in) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    return HK_READ({
+        auto row = existing_user(db, address);
+        if (!row) return Result<User>(row.error());
+        return Result<User>(row->user);
+    });
+}
+
+Result<std::vector<User>> SqliteStore::list_users(std::string_view domain_in) {
+    std::string domain = normalize_address(domain_in);
+    if (!domain.empty()) HK_RETURN_IF_ERROR(validate_domain(domain));
+    return HK_READ({
+        using R = Result<std::vector<User>>;
+        std::string sql = std::string(kUserColumns);
+        std::int64_t id = 0;
+        if (!domain.empty()) {
+            auto d = local_domain_id(db, domain);
+            if (!d) return R(d.error());
+            id = *d;
+            sql += "WHERE domain_id = ?1 ";
+        }
+        sql += "ORDER BY address";
+        auto st = domain.empty() ? query(db, sql) : query(db, sql, id);
+        if (!st) return R(st.error());
+        std::vector<User> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            out.push_back(user_from(*st).user);
+        }
+        return R(std::move(out));
+    });
+}
+
+Result<User> SqliteStore::authenticate(std::string_view address_in, std::string_view password) {
+    const std::string& dummy = dummy_hash();
+    Error failed = make_error(Errc::auth_failed, "authentication failed");
+    std::string address = normalize_address(address_in);
+    std::optional<UserRow> row;
+    if (validate_address(address) && password.size() <= kMaxPasswordLength) {
+        auto found = HK_READ({ return user_by_address(db, address); });
+        if (!found) return found.error();
+        row = std::move(*found);
+    }
+    if (!row) {
+        (void)verify_password(password, dummy);  // same cost as a real verification
+        return failed;
+    }
+    if (!verify_password(password, row->password_hash)) return failed;
+    return row->user;
+}
+
+// ---- aliases -------------------------------------------------------------------------
+
+Status SqliteStore::add_alias(std::string_view alias_in, std::string_view target_in) {
+    std::string alias = normalize_address(alias_in);
+    std::string target = normalize_address(target_in);
+    HK_RETURN_IF_ERROR(validate_address(alias));
+    HK_RETURN_IF_ERROR(validate_address(target));
+    return write([&](WriteContext& ctx) -> Status {
+        auto domain = local_domain_id(ctx.db, domain_of(alias));
+        if (!domain) return domain.error();
+        auto as_user = user_by_address(ctx.db, alias);
+        if (!as_user) return as_user.error();
+        if (*as_user) return make_error(Errc::already_exists, alias + " is a user, not an alias");
+        auto user = existing_user(ctx.db, target);
+        if (!user) return user.error();
+        auto dup = query_optional_int(ctx.db, "SELECT 1 FROM aliases WHERE address = ?1 AND user_id = ?2", alias,
+                                      user->user.id);
+        if (!dup) return dup.error();
+        if (*dup) return make_error(Errc::already_exists, "alias " + alias + " -> " + target + " already exists");
+        return exec(ctx.db, "INSERT INTO aliases(address, domain_id, user_id) VALUES (?1, ?2, ?3)", alias, *domain,
+                    user->user.id);
+    });
+}
+
+Status SqliteStore::remove_alias(std::string_view alias_in, std::string_view target_in) {
+    std::string alias = normalize_address(alias_in);
+    std::string target = normalize_address(target_in);
+    HK_RETURN_IF_ERROR(validate_address(alias));
+    if (!target.empty()) HK_RETURN_IF_ERROR(validate_address(target));
+    return write([&](WriteContext& ctx) -> Status {
+        if (target.empty()) {
+            HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM aliases WHERE address = ?1", alias));
+            if (ctx.db.changes() == 0) return not_found("no such alias: " + alias);
+            return {};
+        }
+        HK_RETURN_IF_ERROR(exec(ctx.db,
+                                "DELETE FROM aliases WHERE address = ?1 AND user_id = "
+                                "(SELECT id FROM users WHERE address = ?2)",
+                                alias, target));
+        if (ctx.db.changes() == 0) return not_found("no such alias: " + alias + " -> " + target);
+        return {};
+    });
+}
+
+Result<std::vector<Alias>> SqliteStore::list_aliases(std::string_view domain_in) {
+    std::string domain = normalize_address(domain_in);
+    if (!domain.empty()) HK_RETURN_IF_ERROR(validate_domain(domain));
+    return HK_READ({
+        using R = Result<std::vector<Alias>>;
+        std::int64_t id = 0;
+        if (!domain.empty()) {
+            auto d = local_domain_id(db, domain);
+            if (!d) return R(d.error());
+            id = *d;
+        }
+        auto st = query(db,
+                        "SELECT a.address, u.address FROM aliases a JOIN users u ON u.id = a.user_id "
+                        "WHERE ?1 = 0 OR a.domain_id = ?1 ORDER BY a.address, u.address",
+                        id);
+        if (!st) return R(st.error());
+        std::vector<Alias> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            std::string address = st->column_text(0);
+            if (out.empty() || out.back().address != address) out.push_back(Alias{address, {}});
+            out.back().targets.push_back(st->column_text(1));
+        }
+        return R(std::move(out));
+    });
+}
+
+// ---- SMTP ----------------------------------------------------------------------------
+
+Result<std::vector<User>> SqliteStore::resolve_recipient(std::string_view address_in) {
+    std::string address = normalize_address(address_in);
+    HK_RETURN_IF_ERROR(validate_address(address));
+    return HK_READ({
+        using R = Result<std::vector<User>>;
+        auto domain = local_domain_id(db, domain_of(address));
+        if (!domain) return R(domain.error());
+        auto user = user_by_address(db, address);
+        if (!user) return R(user.error());
+        if (*user) return R(std::vector<User>{(*user)->user});
+        auto st = query(db,
+                        std::string(kUserColumns) +
+                            "WHERE id IN (SELECT user_id FROM aliases WHERE address = ?1) ORDER BY id",
+                        address);
+        if (!st) return R(st.error());
+        std::vector<User> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            out.push_back(user_from(*st).user);
+        }
+        if (out.empty()) return R(not_found("no such user: " + address));
+        return R(std::move(out));
+    });
+}
+
+Result<std::vector<std::string>> SqliteStore::addresses_of(UserId user) {
+    return HK_READ({
+        using R = Result<std::vector<std::string>>;
+        auto row = existing_user(db, user);
+        if (!row) return R(row.error());
+        std::vector<std::string> out{row->user.address};
+        auto st = query(db, "SELECT address FROM aliases WHERE user_id = ?1 ORDER BY address", user);
+        if (!st) return R(st.error());
+        for (;;) {
+            auto r = st->step();
+            if (!r) return R(r.error());
+            if (!*r) break;
+            out.push_back(st->column_text(0));
+        }
+        return R(std::move(out));
+    });
+}
+
+namespace {
+
+Status check_message_size(std::uint64_t size, std::uint64_t max) {
+    if (max > 0 && size > max)
+        return make_error(Errc::limit_exceeded, "message of " + std::to_string(size) +
+                                                    " bytes exceeds the maximum message size of " +
+                                                    std::to_string(max) + " bytes");
+    return {};
+}
+
+std::optional<std::string> parse_structure(std::string_view) {
+    // The MIME structure cache is produced by common/mime once it is available; until then
+    // entries carry no structure and readers parse on demand.
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<DeliveryReceipt> SqliteStore::deliver(std::string_view raw, std::span<const UserId> recipients_in,
+                                             TimePoint internal_date) {
+    HK_RETURN_IF_ERROR(check_message_size(raw.size(), options_.max_message_size));
+    if (recipients_in.empty()) return invalid("delivery without recipients");
+    std::vector<UserId> recipients;
+    for (UserId id : recipients_in)
+        if (std::find(recipients.begin(), recipients.end(), id) == recipients.end()) recipients.push_back(id);
+    auto structure = parse_structure(raw);
+    DeliveryReceipt receipt;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        receipt = {};
+        std::vector<MailboxId> inboxes;
+        for (UserId id : recipients) {
+            auto box = query_optional_int(ctx.db, "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = 'INBOX'", id);
+            if (!box) return box.error();
+            if (!*box) return not_found("no user with id " + std::to_string(id));
+            inboxes.push_back(**box);
+        }
+        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)",
+                                static_cast<std::int64_t>(raw.size()), structure_blob(structure),
+                                Blob{raw, false}));
+        receipt.message = ctx.db.last_insert_rowid();
+        NewEntry entry{receipt.message, 0, "", internal_date.time_since_epoch().count(), raw.size()};
+        for (std::size_t i = 0; i < recipients.size(); ++i) {
+            auto added = add_entries(ctx.db, inboxes[i], std::span<const NewEntry>(&entry, 1), true);
+            if (!added) return added.error();
+            receipt.entries.push_back({recipients[i], inboxes[i], added->uids.front()});
+            ctx.changes.push_back({ChangeKind::appended, recipients[i], inboxes[i], added->modseq});
+        }
+        return {};
+    });
+    if (!s) return s.error();
+    return receipt;
+}
+
+// ---- POP3 maildrop lock ----------------------------------------------------------------
+
+Result<std::unique_ptr<MaildropLock>> SqliteStore::lock_maildrop(UserId user) {
+    auto exists = HK_READ({ return existing_user(db, user); });
+    if (!exists) return exists.error();
+    std::string path = locks_dir_ + "/user-" + std::to_string(user) + ".lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    if (fd < 0) return make_error(Errc::io_error, "cannot open maildrop lock " + path + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        ::close(fd);
+        if (err == EWOULDBLOCK) return make_error(Errc::busy, "maildrop of " + exists->user.address + " is already locked by another session");
+        return make_error(Errc::io_error, "cannot lock maildrop " + path + ": " + std::strerror(err));
+    }
+    return std::unique_ptr<MaildropLock>(std::make_unique<FlockMaildropLock>(fd));
+}
+
+// ---- mailboxes -----------------------------------------------------------------------
+
+namespace {
+
+Result<std::string> checked_mailbox_name(std::string_view name) {
+    HK_RETURN_IF_ERROR(validate_mailbox_name(name));
+    return normalize_mailbox_name(name);
+}
+
+}  // namespace
+
+Result<std::vector<MailboxInfo>> SqliteStore::list_mailboxes(UserId user) {
+    return HK_READ({
+        using R = Result<std::vector<MailboxInfo>>;
+        auto owner = existing_user(db, user);
+        if (!owner) return R(owner.error());
+        std::vector<MailboxInfo> out;
+        {
+            auto st = query(db, std::string(kMailboxColumns) + "WHERE user_id = ?1 ORDER BY name", user);
+            if (!st) return R(st.error());
+            for (;;) {
+                auto row = st->step();
+                if (!row) return R(row.error());
+                if (!*row) break;
+                out.push_back(mailbox_from(*st));
+            }
+        }
+        std::set<std::string> subscribed;
+        {
+            auto st = query(db, "SELECT name FROM subscriptions WHERE user_id = ?1", user);
+            if (!st) return R(st.error());
+            for (;;) {
+                auto row = st->step();
+                if (!row) return R(row.error());
+                if (!*row) break;
+                subscribed.insert(st->column_text(0));
+            }
+        }
+        std::set<std::string> names;
+        for (const auto& m : out) names.insert(m.name);
+        for (auto& m : out) {
+            m.subscribed = subscribed.count(m.name) > 0;
+            std::string prefix = m.name + kMailboxDelimiter;
+            auto child = names.lower_bound(prefix);
+            m.has_children = child != names.end() && child->compare(0, prefix.size(), prefix) == 0;
+        }
+        return R(std::move(out));
+    });
+}
+
+Result<MailboxInfo> SqliteStore::find_mailbox(UserId user, std::string_view name_in) {
+    auto name = checked_mailbox_name(name_in);
+    if (!name) return name.error();
+    return HK_READ({
+        using R = Result<MailboxInfo>;
+        auto m = mailbox_by_name(db, user, *name);
+        if (!m) return R(m.error());
+        if (!*m) return R(not_found("no mailbox " + *name));
+        return R(std::move(**m));
+    });
+}
+
+Result<MailboxInfo> SqliteStore::inbox(UserId user) { return find_mailbox(user, "INBOX"); }
+
+Result<MailboxInfo> SqliteStore::create_mailbox(UserId user, std::string_view name_in, SpecialUse special_use) {
+    auto name = checked_mailbox_name(name_in);
+    if (!name) return name.error();
+    MailboxInfo created;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto owner = existing_user(ctx.db, user);
+        if (!owner) return owner.error();
+        auto existing = mailbox_by_name(ctx.db, user, *name);
+        if (!existing) return existing.error();
+        if (*existing) return make_error(Errc::already_exists, "mailbox " + *name + " already exists");
+        HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, *name));
+        auto m = insert_mailbox(ctx.db, user, *name, special_use);
+        if (!m) return m.error();
+        HK_RETURN_IF_ERROR(fill_mailbox_extras(ctx.db, *m));
+        created = std::move(*m);
+        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
+        return {};
+    });
+    if (!s) return s.error();
+    return created;
+}
+
+Status SqliteStore::rename_mailbox(UserId user, std::string_view from_in, std::string_view to_in) {
+    auto from = checked_mailbox_name(from_in);
+    if (!from) return from.error();
+    auto to = checked_mailbox_name(to_in);
+    if (!to) return to.error();
+    if (*to == "INBOX") return make_error(Errc::already_exists, "mailbox INBOX already exists");
+    if (to->compare(0, from->size() + 1, *from + kMailboxDelimiter) == 0)
+        return invalid("cannot rename " + *from + " into itself (" + *to + ")");
+    return write([&](WriteContext& ctx) -> Status {
+        auto source = mailbox_by_name(ctx.db, user, *from);
+        if (!source) return source.error();
+        if (!*source) return not_found("no mailbox " + *from);
+        auto target = mailbox_by_name(ctx.db, user, *to);
+        if (!target) return target.error();
+        if (*target) return make_error(Errc::already_exists, "mailbox " + *to + " already exists");
+        HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, *to));
+        if (*from == "INBOX") {
+            // RFC 9051 6.3.6: the messages move to the new mailbox; INBOX stays, empty.
+            auto created = insert_mailbox(ctx.db, user, *to, SpecialUse::none);
+            if (!created) return created.error();
+            std::vector<Uid> uids;
+            {
+                auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 ORDER BY uid", (*source)->id);
+                if (!st) return st.error();
+                for (;;) {
+                    auto row = st->step();
+                    if (!row) return row.error();
+                    if (!*row) break;
+                    uids.push_back(static_cast<Uid>(st->column_int(0)));
+                }
+            }
+            auto moved = transfer_entries(ctx, (*source)->id, uids, created->id, true);
+            if (!moved) return moved.error();
+        } else {
+            const char* rename_sql =
+                "UPDATE %s SET name = ?3 || substr(name, length(?2) + 1) "
+                "WHERE user_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')";
+            for (const char* table : {"mailboxes", "subscriptions"}) {
+                char sql[256];
+                std::snprintf(sql, sizeof sql, rename_sql, table);
+                HK_RETURN_IF_ERROR(exec(ctx.db, sql, user, *from, *to));
+            }
+        }
+        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
+        return {};
+    });
+}
+
+Status SqliteStore::delete_mailbox(UserId user, std::string_view name_in) {
+    auto name = checked_mailbox_name(name_in);
+    if (!name) return name.error();
+    if (*name == "INBOX") return invalid("INBOX cannot be deleted");
+    return write([&](WriteContext& ctx) -> Status {
+        auto box = mailbox_by_name(ctx.db, user, *name);
+        if (!box) return box.error();
+        if (!*box) return not_found("no mailbox " + *name);
+        if ((*box)->has_children)
+            return invalid("mailbox " + *name + " has child mailboxes; delete them first");
+        std::vector<Uid> uids;
+        {
+            auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 ORDER BY uid", (*box)->id);
+            if (!st) return st.error();
+            for (;;) {
+                auto row = st->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                uids.push_back(static_cast<Uid>(st->column_int(0)));
+            }
+        }
+        auto removed = remove_entries(ctx.db, (*box)->id, uids);
+        if (!removed) return removed.error();
+        HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM mailboxes WHERE id = ?1", (*box)->id));
+        ctx.changes.push_back({ChangeKind::expunged, user, (*box)->id, removed->modseq});
+        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
+        return {};
+    });
+}
+
+Status SqliteStore::set_subscribed(UserId user, std::string_view name_in, bool subscribed) {
+    auto name = checked_mailbox_name(name_in);
+    if (!name) return name.error();
+    return write([&](WriteContext& ctx) -> Status {
+        auto owner = existing_user(ctx.db, user);
+        if (!owner) return owner.error();
+        if (subscribed)
+            return exec(ctx.db, "INSERT OR IGNORE INTO subscriptions(user_id, name) VALUES (?1, ?2)", user, *name);
+        return exec(ctx.db, "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2", user, *name);
+    });
+}
+
+Result<std::vector<std::string>> SqliteStore::list_subscriptions(UserId user) {
+    return HK_READ({
+        using R = Result<std::vector<std::string>>;
+        auto owner = existing_user(db, user);
+        if (!owner) return R(owner.error());
+        auto st = query(db, "SELECT name FROM subscriptions WHERE user_id = ?1 ORDER BY name", user);
+        if (!st) return R(st.error());
+        std::vector<std::string> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            out.push_back(st->column_text(0));
+        }
+        return R(std::move(out));
+    });
+}
+
+Result<MailboxStatus> SqliteStore::mailbox_status(MailboxId mailbox) {
+    return HK_READ({
+        using R = Result<MailboxStatus>;
+        auto box = mailbox_by_id(db, mailbox);
+        if (!box) return R(box.error());
+        auto st = query(db,
+                        "SELECT count(*), coalesce(sum((flags & ?2) = 0), 0), coalesce(sum((flags & ?3) != 0), 0), "
+                        "coalesce(sum(size), 0) FROM entries WHERE mailbox_id = ?1",
+                        mailbox, std::int64_t{flag_seen}, std::int64_t{flag_deleted});
+        if (!st) return R(st.error());
+        auto row = st->step();
+        if (!row) return R(row.error());
+        MailboxStatus status;
+        status.messages = static_cast<std::uint32_t>(st->column_int(0));
+        status.unseen = static_cast<std::uint32_t>(st->column_int(1));
+        status.deleted = static_cast<std::uint32_t>(st->column_int(2));
+        status.size = static_cast<std::uint64_t>(st->column_int(3));
+        status.uidvalidity = box->uidvalidity;
+        status.uidnext = box->uidnext;
+        status.highestmodseq = box->highestmodseq;
+        return R(status);
+    });
+}
+
+// ---- entries -------------------------------------------------------------------------
+
+Result<std::vector<Entry>> SqliteStore::fetch_entries(MailboxId mailbox, std::span<const UidRange> ranges_in,
+                                                      FetchOptions options) {
+    std::vector<UidRange> ranges;
+    for (auto r : ranges_in) {
+        if (r.first > r.last) std::swap(r.first, r.last);  // IMAP "5:2" means 2:5
+        if (r.first == 0) r.first = 1;
+        ranges.push_back(r);
+    }
+    std::sort(ranges.begin(), ranges.end(), [](auto a, auto b) { return a.first < b.first; });
+    std::vector<UidRange> merged;
+    for (auto r : ranges) {
+        if (!merged.empty() && std::uint64_t{r.first} <= std::uint64_t{merged.back().last} + 1)
+            merged.back().last = std::max(merged.back().last, r.last);
+        else
+            merged.push_back(r);
+    }
+    return HK_READ({
+        using R = Result<std::vector<Entry>>;
+        auto box = mailbox_by_id(db, mailbox);
+        if (!box) return R(box.error());
+        std::string sql = std::string(kEntryColumns) +
+                          (options.with_structure ? ", m.structure FROM entries e JOIN messages m ON m.id = e.message_id "
+                                                  : "FROM entries e ") +
+                          "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid";
+        std::vector<Entry> out;
+        for (const auto& r : merged) {
+            auto st = query(db, sql, mailbox, std::int64_t{r.first}, std::int64_t{r.last});
+            if (!st) return R(st.error());
+            for (;;) {
+                auto row = st->step();
+                if (!row) return R(row.error());
+                if (!*row) break;
+                out.push_back(entry_from(*st, options.with_structure));
+            }
+        }
+        return R(std::move(out));
+    });
+}
+
+Result<std::string> SqliteStore::read_message(MailboxId mailbox, Uid uid) {
+    return HK_READ({
+        using R = Result<std::string>;
+        auto st = query(db,
+                        "SELECT m.raw FROM entries e JOIN messages m ON m.id = e.message_id "
+                        "WHERE e.mailbox_id = ?1 AND e.uid = ?2",
+                        mailbox, std::int64_t{uid});
+        if (!st) return R(st.error());
+        auto row = st->step();
+        if (!row) return R(row.error());
+        if (!*row) return R(not_found("no message with UID " + std::to_string(uid)));
+        return R(st->column_blob(0));
+    });
+}
+
+Result<std::string> SqliteStore::read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
+                                                    std::size_t length) {
+    return HK_READ({
+        using R = Result<std::string>;
+        auto message = query_optional_int(db, "SELECT message_id FROM entries WHERE mailbox_id = ?1 AND uid = ?2",
+                                          mailbox, std::int64_t{uid});
+        if (!message) return R(message.error());
+        if (!*message) return R(not_found("no message with UID " + std::to_string(uid)));
+        return db.read_blob_range("messages", "raw", **message, offset, length);
+    });
+}
+
+Result<FlagResult> SqliteStore::set_flags(MailboxId mailbox, std::span<const Uid> uids_in, const FlagChange& change) {
+    auto keywords = checked_keywords(change.keywords);
+    if (!keywords) return keywords.error();
+    if (change.flags & ~kAllSystemFlags) return invalid("unknown system flag bits");
+    auto uids = sorted_unique(uids_in);
+    FlagResult result;
+    std::int64_t owner = 0;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        result = {};
+        auto box = mailbox_by_id(ctx.db, mailbox);
+        if (!box) return box.error();
+        owner = box->user;
+        ModSeq modseq = 0;
+        auto select = ctx.db.prepare("SELECT flags, keywords, modseq FROM entries WHERE mailbox_id = ?1 AND uid = ?2");
+        if (!select) return select.error();
+        for (Uid uid : uids) {
+            select->bind(1, mailbox).bind(2, std::int64_t{uid});
+            auto row = select->step();
+            if (!row) return row.error();
+            if (!*row) {
+                select->reset();
+                continue;
+            }
+            Flags flags = static_cast<Flags>(select->column_int(0));
+            std::set<std::string> current = split_keywords(select->column_text(1));
+            ModSeq entry_modseq = static_cast<ModSeq>(select->column_int(2));
+            select->reset();
+            if (change.unchanged_since && entry_modseq > *change.unchanged_since) {
+                result.failed.push_back(uid);
+                continue;
+            }
+            Flags new_flags = flags;
+            std::set<std::string> new_keywords = current;
+            switch (change.operation) {
+                case FlagOperation::add:
+                    new_flags |= change.flags;
+                    new_keywords.insert(keywords->begin(), keywords->end());
+                    break;
+                case FlagOperation::remove:
+                    new_flags &= ~change.flags;
+                    for (const auto& k : *keywords) new_keywords.erase(k);
+                    break;
+                case FlagOperation::replace:
+                    new_flags = change.flags;
+                    new_keywords = *keywords;
+                    break;
+            }
+            if (new_keywords.size() > kMaxKeywordsPerEntry)
+                return make_error(Errc::limit_exceeded, "more than " + std::to_string(kMaxKeywordsPerEntry) +
+                                                            " keywords on UID " + std::to_string(uid));
+            if (new_flags == flags && new_keywords == current) {
+                result.unchanged.push_back({uid, flags, {current.begin(), current.end()}, entry_modseq});
+                continue;
+            }
+            if (modseq == 0) {
+                modseq = box->highestmodseq + 1;
+                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1", mailbox,
+                                        static_cast<std::int64_t>(modseq)));
+            }
+            HK_RETURN_IF_ERROR(exec(ctx.db,
+                                    "UPDATE entries SET flags = ?3, keywords = ?4, modseq = ?5 "
+                                    "WHERE mailbox_id = ?1 AND uid = ?2",
+                                    mailbox, std::int64_t{uid}, std::int64_t{new_flags}, join_keywords(new_keywords),
+                                    static_cast<std::int64_t>(modseq)));
+            result.updated.push_back({uid, new_flags, {new_keywords.begin(), new_keywords.end()}, modseq});
+        }
+        if (modseq != 0) ctx.changes.push_back({ChangeKind::flags, box->user, mailbox, modseq});
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<CopyResult> SqliteStore::copy_entries(MailboxId from, std::span<const Uid> uids_in, MailboxId to) {
+    auto uids = sorted_unique(uids_in);
+    CopyResult result;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto r = transfer_entries(ctx, from, uids, to, false);
+        if (!r) return r.error();
+        result = std::move(*r);
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<CopyResult> SqliteStore::move_entries(MailboxId from, std::span<const Uid> uids_in, MailboxId to) {
+    if (from == to) return invalid("cannot move messages into the mailbox they are in");
+    auto uids = sorted_unique(uids_in);
+    CopyResult result;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto r = transfer_entries(ctx, from, uids, to, true);
+        if (!r) return r.error();
+        result = std::move(*r);
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<ExpungeResult> SqliteStore::expunge(MailboxId mailbox, std::span<const Uid> uids_in) {
+    auto uids = sorted_unique(uids_in);
+    ExpungeResult result;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto r = remove_entries(ctx.db, mailbox, uids);
+        if (!r) return r.error();
+        result = std::move(*r);
+        if (!result.expunged.empty()) {
+            auto box = mailbox_by_id(ctx.db, mailbox);
+            if (!box) return box.error();
+            ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result.modseq});
+        }
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<ExpungeResult> SqliteStore::expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only) {
+    std::optional<std::vector<Uid>> restrict;
+    if (only) restrict = sorted_unique(*only);
+    ExpungeResult result;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto box = mailbox_by_id(ctx.db, mailbox);
+        if (!box) return box.error();
+        std::vector<Uid> uids;
+        {
+            auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 AND (flags & ?2) != 0 ORDER BY uid",
+                            mailbox, std::int64_t{flag_deleted});
+            if (!st) return st.error();
+            for (;;) {
+                auto row = st->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                Uid uid = static_cast<Uid>(st->column_int(0));
+                if (!restrict || std::binary_search(restrict->begin(), restrict->end(), uid)) uids.push_back(uid);
+            }
+        }
+        auto r = remove_entries(ctx.db, mailbox, uids);
+        if (!r) return r.error();
+        result = std::move(*r);
+        if (!result.expunged.empty()) ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result.modseq});
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<AppendResult> SqliteStore::append(MailboxId mailbox, std::string_view raw, Flags flags,
+                                         std::span<const std::string> keywords_in, TimePoint internal_date) {
+    HK_RETURN_IF_ERROR(check_message_size(raw.size(), options_.max_message_size));
+    if (flags & ~kAllSystemFlags) return invalid("unknown system flag bits");
+    auto keywords = checked_keywords(keywords_in);
+    if (!keywords) return keywords.error();
+    auto structure = parse_structure(raw);
+    AppendResult result;
+    auto s = write([&](WriteContext& ctx) -> Status {
+        auto box = mailbox_by_id(ctx.db, mailbox);
+        if (!box) return box.error();
+        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)",
+                                static_cast<std::int64_t>(raw.size()), structure_blob(structure), Blob{raw, false}));
+        NewEntry entry{ctx.db.last_insert_rowid(), flags, join_keywords(*keywords),
+                       internal_date.time_since_epoch().count(), raw.size()};
+        auto added = add_entries(ctx.db, mailbox, std::span<const NewEntry>(&entry, 1), true);
+        if (!added) return added.error();
+        result = {added->uidvalidity, added->uids.front(), added->modseq};
+        ctx.changes.push_back({ChangeKind::appended, box->user, mailbox, added->modseq});
+        return {};
+    });
+    if (!s) return s.error();
+    return result;
+}
+
+Result<Changes> SqliteStore::changes_since(MailboxId mailbox, ModSeq since) {
+    return HK_READ({
+        using R = Result<Changes>;
+        auto box = mailbox_by_id(db, mailbox);
+        if (!box) return R(box.error());
+        Changes changes;
+        changes.highestmodseq = box->highestmodseq;
+        auto st = query(db, std::string(kEntryColumns) + "FROM entries e WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
+                        mailbox, static_cast<std::int64_t>(since));
+        if (!st) return R(st.error());
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            changes.changed.push_back(entry_from(*st, false));
+        }
+        auto gone = query(db, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid", mailbox,
+                          static_cast<std::int64_t>(since));
+        if (!gone) return R(gone.error());
+        for (;;) {
+            auto row = gone->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            changes.expunged.push_back(static_cast<Uid>(gone->column_int(0)));
+        }
+        return R(std::move(changes));
+    });
+}
+
+Result<QuotaUsage> SqliteStore::quota_usage(UserId user) {
+    return HK_READ({
+        using R = Result<QuotaUsage>;
+        auto row = existing_user(db, user);
+        if (!row) return R(row.error());
+        return R(QuotaUsage{row->used_bytes, row->user.quota_bytes, row->used_messages});
+    });
+}
+
+Result<std::unique_ptr<ChangeSubscription>> SqliteStore::subscribe(UserId user, ChangeCallback callback) {
+    return notifier_->subscribe(user, std::move(callback));
+}
+
+// ---- administration ------------------------------------------------------------------
+
+Result<StoreStats> SqliteStore::stats() {
+    auto stats = HK_READ({
+        using R = Result<StoreStats>;
+        StoreStats s;
+        struct Count {
+            const char* sql;
+            std::uint64_t* out;
+        } counts[] = {
+            {"SELECT count(*) FROM domains", &s.domains},
+            {"SELECT count(*) FROM users", &s.users},
+            {"SELECT count(DISTINCT address) FROM aliases", &s.aliases},
+            {"SELECT count(*) FROM mailboxes", &s.mailboxes},
+            {"SELECT count(*) FROM messages", &s.messages},
+            {"SELECT count(*) FROM entries", &s.entries},
+            {"SELECT coalesce(sum(size), 0) FROM messages", &s.message_bytes},
+        };
+        for (auto& c : counts) {
+            auto v = query_count(db, c.sql);
+            if (!v) return R(v.error());
+            *c.out = static_cast<std::uint64_t>(*v);
+        }
+        auto version = query_count(db, "PRAGMA user_version");
+        if (!version) return R(version.error());
+        s.schema_version = static_cast<int>(*version);
+        return R(s);
+    });
+    if (!stats) return stats;
+    for (const char* suffix : {"", "-wal"}) {
+        struct stat st {};
+        if (::stat((options_.path + suffix).c_str(), &st) == 0) stats->file_bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+    return stats;
+}
+
+Status SqliteStore::integrity_check() {
+    auto report = HK_READ({
+        using R = Result<std::string>;
+        auto st = query(db, "PRAGMA integrity_check");
+        if (!st) return R(st.error());
+        std::string out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            if (!out.empty()) out += "; ";
+            out += st->column_text(0);
+        }
+        auto fk = query(db, "PRAGMA foreign_key_check");
+        if (!fk) return R(fk.error());
+        auto row = fk->step();
+        if (!row) return R(row.error());
+        if (*row) out += "; foreign key violation in table " + fk->column_text(0);
+        return R(out);
+    });
+    if (!report) return report.error();
+    if (*report != "ok") return make_error(Errc::io_error, "store integrity check failed: " + *report);
+    return {};
+}
+
+}  // namespace hikyaku::storage

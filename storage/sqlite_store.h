@@ -1,0 +1,113 @@
+// sqlite_store.h: the SQLite backend of Store (store.h), built by open_store().
+//
+// Threads: reads check out a connection from a pool and run in one read transaction each;
+// writes go as jobs to the GroupCommitWriter (one writer thread per open store), so
+// concurrent deliveries share commits. POP3 maildrop locks are flock()s on files in
+// "<store>.locks/". Change notification is ChangeNotifier.
+//
+// Must never: hold a read transaction across calls (it would pin the WAL); write outside
+// the writer thread; hash passwords on the writer thread (argon2 costs tens of ms).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "storage/change_notifier.h"
+#include "storage/group_commit.h"
+#include "storage/password.h"
+#include "storage/sqlite_db.h"
+#include "storage/store.h"
+
+namespace hikyaku::storage {
+
+class SqliteStore final : public Store {
+public:
+    static Result<std::unique_ptr<SqliteStore>> open(const StoreOptions& options);
+    ~SqliteStore() override;
+
+    Status add_domain(std::string_view domain) override;
+    Status remove_domain(std::string_view domain) override;
+    Result<std::vector<std::string>> list_domains() override;
+    Result<bool> is_local_domain(std::string_view domain) override;
+
+    Result<User> add_user(std::string_view address, std::string_view password,
+                          std::uint64_t quota_bytes) override;
+    Status remove_user(std::string_view address) override;
+    Status set_password(std::string_view address, std::string_view password) override;
+    Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
+    Result<User> find_user(std::string_view address) override;
+    Result<std::vector<User>> list_users(std::string_view domain) override;
+    Result<User> authenticate(std::string_view address, std::string_view password) override;
+
+    Status add_alias(std::string_view alias, std::string_view target_user) override;
+    Status remove_alias(std::string_view alias, std::string_view target_user) override;
+    Result<std::vector<Alias>> list_aliases(std::string_view domain) override;
+
+    Result<std::vector<User>> resolve_recipient(std::string_view address) override;
+    Result<std::vector<std::string>> addresses_of(UserId user) override;
+    Result<DeliveryReceipt> deliver(std::string_view raw, std::span<const UserId> recipients,
+                                    TimePoint internal_date) override;
+    std::uint64_t max_message_size() const override { return options_.max_message_size; }
+
+    Result<std::unique_ptr<MaildropLock>> lock_maildrop(UserId user) override;
+
+    Result<std::vector<MailboxInfo>> list_mailboxes(UserId user) override;
+    Result<MailboxInfo> find_mailbox(UserId user, std::string_view name) override;
+    Result<MailboxInfo> inbox(UserId user) override;
+    Result<MailboxInfo> create_mailbox(UserId user, std::string_view name, SpecialUse special_use) override;
+    Status rename_mailbox(UserId user, std::string_view from, std::string_view to) override;
+    Status delete_mailbox(UserId user, std::string_view name) override;
+    Status set_subscribed(UserId user, std::string_view name, bool subscribed) override;
+    Result<std::vector<std::string>> list_subscriptions(UserId user) override;
+    Result<MailboxStatus> mailbox_status(MailboxId mailbox) override;
+
+    Result<std::vector<Entry>> fetch_entries(MailboxId mailbox, std::span<const UidRange> uids,
+                                             FetchOptions options) override;
+    Result<std::string> read_message(MailboxId mailbox, Uid uid) override;
+    Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
+                                           std::size_t length) override;
+    Result<FlagResult> set_flags(MailboxId mailbox, std::span<const Uid> uids,
+                                 const FlagChange& change) override;
+    Result<CopyResult> copy_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
+    Result<CopyResult> move_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
+    Result<ExpungeResult> expunge(MailboxId mailbox, std::span<const Uid> uids) override;
+    Result<ExpungeResult> expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only) override;
+    Result<AppendResult> append(MailboxId mailbox, std::string_view raw, Flags flags,
+                                std::span<const std::string> keywords, TimePoint internal_date) override;
+    Result<Changes> changes_since(MailboxId mailbox, ModSeq since) override;
+    Result<QuotaUsage> quota_usage(UserId user) override;
+
+    Result<std::unique_ptr<ChangeSubscription>> subscribe(UserId user, ChangeCallback callback) override;
+
+    Result<StoreStats> stats() override;
+    Status integrity_check() override;
+
+    // For tests and the benchmark: how many commits the writer made for how many jobs.
+    std::size_t batches_committed() const { return writer_->batches_committed(); }
+    std::size_t jobs_committed() const { return writer_->jobs_committed(); }
+
+    class Reader;  // a pooled read connection on loan; returns to the pool when destroyed
+
+private:
+
+    explicit SqliteStore(StoreOptions options);
+    Result<Reader> borrow_reader();
+    void give_back(sqlite::Connection connection);
+    Status write(WriteJob job) { return writer_->submit(std::move(job)); }
+    PasswordCost password_cost() const;
+    const std::string& dummy_hash();
+
+    StoreOptions options_;
+    std::string locks_dir_;
+    std::unique_ptr<ChangeNotifier> notifier_;
+    std::unique_ptr<GroupCommitWriter> writer_;
+
+    std::mutex readers_mutex_;
+    std::vector<sqlite::Connection> idle_readers_;
+
+    std::once_flag dummy_once_;
+    std::string dummy_hash_;
+};
+
+}  // namespace hikyaku::storage
