@@ -131,7 +131,8 @@ bool nonempty_value(std::string_view v) {
     return false;
 }
 
-// Strips the line ends of a value kept raw, leaving folding to the IMAP writer.
+// Content-ID/-Description/-MD5/-Location are kept raw (folds included); the IMAP writer
+// removes line breaks the way Dovecot does.
 std::string raw_value(const HeaderField& f) { return f.value; }
 
 std::size_t count_lf(std::string_view raw, std::size_t begin, std::size_t size) {
