@@ -32,17 +32,17 @@ public:
     Result<bool> is_local_domain(std::string_view domain) override;
 
     Result<User> add_user(std::string_view address, std::string_view password,
-                          std::uint64_t quota_bytes) override;
+                          std::uint64_t quota_bytes = 0) override;
     Status remove_user(std::string_view address) override;
     Status set_password(std::string_view address, std::string_view password) override;
     Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
     Result<User> find_user(std::string_view address) override;
-    Result<std::vector<User>> list_users(std::string_view domain) override;
+    Result<std::vector<User>> list_users(std::string_view domain = {}) override;
     Result<User> authenticate(std::string_view address, std::string_view password) override;
 
     Status add_alias(std::string_view alias, std::string_view target_user) override;
-    Status remove_alias(std::string_view alias, std::string_view target_user) override;
-    Result<std::vector<Alias>> list_aliases(std::string_view domain) override;
+    Status remove_alias(std::string_view alias, std::string_view target_user = {}) override;
+    Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) override;
 
     Result<std::vector<User>> resolve_recipient(std::string_view address) override;
     Result<std::vector<std::string>> addresses_of(UserId user) override;
@@ -55,7 +55,7 @@ public:
     Result<std::vector<MailboxInfo>> list_mailboxes(UserId user) override;
     Result<MailboxInfo> find_mailbox(UserId user, std::string_view name) override;
     Result<MailboxInfo> inbox(UserId user) override;
-    Result<MailboxInfo> create_mailbox(UserId user, std::string_view name, SpecialUse special_use) override;
+    Result<MailboxInfo> create_mailbox(UserId user, std::string_view name, SpecialUse special_use = SpecialUse::none) override;
     Status rename_mailbox(UserId user, std::string_view from, std::string_view to) override;
     Status delete_mailbox(UserId user, std::string_view name) override;
     Status set_subscribed(UserId user, std::string_view name, bool subscribed) override;
@@ -63,7 +63,7 @@ public:
     Result<MailboxStatus> mailbox_status(MailboxId mailbox) override;
 
     Result<std::vector<Entry>> fetch_entries(MailboxId mailbox, std::span<const UidRange> uids,
-                                             FetchOptions options) override;
+                                             FetchOptions options = {}) override;
     Result<std::string> read_message(MailboxId mailbox, Uid uid) override;
     Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                            std::size_t length) override;
@@ -72,7 +72,7 @@ public:
     Result<CopyResult> copy_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
     Result<CopyResult> move_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
     Result<ExpungeResult> expunge(MailboxId mailbox, std::span<const Uid> uids) override;
-    Result<ExpungeResult> expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only) override;
+    Result<ExpungeResult> expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only = {}) override;
     Result<AppendResult> append(MailboxId mailbox, std::string_view raw, Flags flags,
                                 std::span<const std::string> keywords, TimePoint internal_date) override;
     Result<Changes> changes_since(MailboxId mailbox, ModSeq since) override;
