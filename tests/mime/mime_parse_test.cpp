@@ -284,6 +284,33 @@ TEST_CASE("IMAP strings: quoting, literals, folded and 8-bit texts as Dovecot wr
     s.clear();
     append_imap_string_for_humans(s, "say \"hi\"");
     CHECK(s == "{8}\r\nsay \"hi\"");
+    // The expectations of Dovecot's test-imap-quote.c.
+    for (const char* blank : {"", " ", "  ", "\t", " \t", " \t "}) {
+        s.clear();
+        append_imap_string_for_humans(s, blank);
+        CHECK(s == "\"\"");
+    }
+    for (const char* foo : {" foo", "\tfoo", "\t \tfoo", " foo ", " foo  ", " foo  \t  \t"}) {
+        s.clear();
+        append_imap_string_for_humans(s, foo);
+        CHECK(s == "{3}\r\nfoo");
+    }
+    s.clear();
+    append_imap_string(s, "\\\\\\\\");  // four backslashes: still quoted
+    CHECK(s == "\"\\\\\\\\\\\\\\\\\"");
+    s.clear();
+    append_imap_string(s, "\x7f");
+    CHECK(s == "\"\x7f\"");
+    s.clear();
+    append_imap_string(s, "\r");
+    CHECK(s == "{1}\r\n\r");
+}
+
+TEST_CASE("envelope: obsolete route as in Dovecot's test-imap-envelope.c") {
+    ParsedMessage m = parse(crlf("From: <@route:user@domain>\n\nbody\n"));
+    CHECK(imap_envelope(m.envelope) ==
+          "(NIL NIL ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" "
+          "\"domain\")) ((NIL \"@route\" \"user\" \"domain\")) NIL NIL NIL NIL NIL)");
 }
 
 TEST_CASE("find_part follows RFC 3501 6.4.5 section numbers") {
