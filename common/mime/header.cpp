@@ -106,8 +106,12 @@ HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::siz
             while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
             std::string_view value =
                 colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
-            while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-                value.remove_prefix(1);
+            // Leading whitespace is skipped, except that a value of whitespace only loses
+            // just its first character (Dovecot's SKIP_INITIAL_LWSP; ENVELOPE shows it).
+            std::size_t skip = 0;
+            while (skip < value.size() && (value[skip] == ' ' || value[skip] == '\t')) ++skip;
+            if (skip == value.size() && skip > 0) skip = 1;
+            value.remove_prefix(skip);
             if (name.size() > limits.max_header_field_size) {
                 name = name.substr(0, limits.max_header_field_size);
                 block.degraded |= degraded_field_truncated;

@@ -42,6 +42,19 @@ std::string without_newlines(std::string_view s) {
     return out;
 }
 
+// Dovecot's message_header_strdup(): a NUL in a header value becomes U+FFFD.
+std::string without_nul(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 8);
+    for (char c : s) {
+        if (c == '\0')
+            out += "\xEF\xBF\xBD";
+        else
+            out += c;
+    }
+    return out;
+}
+
 void append_address_list(std::string& out, const std::vector<Address>& list) {
     if (list.empty()) {
         out += "NIL";
@@ -184,6 +197,10 @@ void append_part(std::string& out, const Part& part, bool extended) {
 }  // namespace
 
 void append_imap_string(std::string& out, std::string_view s) {
+    if (s.find('\0') != std::string_view::npos) {  // never a NUL on the wire (RFC 3501 9 CHAR8)
+        append_imap_string(out, without_nul(s));
+        return;
+    }
     // Dovecot imap_append_nstring(): up to four quoted-specials are escaped, more (or any
     // CR, LF, NUL or 8-bit byte) make a literal.
     unsigned escapes = 0;
@@ -220,8 +237,12 @@ void append_imap_nstring_nolf(std::string& out, const std::optional<std::string>
 }
 
 void append_imap_string_for_humans(std::string& out, std::string_view s) {
+    if (s.find('\0') != std::string_view::npos) {
+        append_imap_string_for_humans(out, without_nul(s));
+        return;
+    }
     // Dovecot imap_append_string_for_humans(): whitespace runs (CR, LF, TAB, SP) become one
-    // space, leading and trailing whitespace is dropped, NUL becomes 0x80; if anything had
+    // space, leading and trailing whitespace is dropped; if anything had
     // to change, or there is a quote, backslash or 8-bit byte, the result is a literal.
     bool modify = false;
     bool last_lwsp = true;
@@ -230,11 +251,6 @@ void append_imap_string_for_humans(std::string& out, std::string_view s) {
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-        case 0:
-            modify = true;
-            last_lwsp = false;
-            text.push_back(static_cast<char>(0x80));
-            break;
         case '\r':
         case '\n':
         case '\t':

@@ -491,10 +491,20 @@ TEST_CASE("bare LF and mixed line ends") {
     CHECK(m.envelope.subject == "lf");
 }
 
-TEST_CASE("8-bit header bytes and NUL survive and are written as literals") {
-    std::string raw = std::string("Subject: caf\xE9 \0x\r\n\r\n", 19);
+TEST_CASE("8-bit header bytes survive as literals, NUL becomes U+FFFD (as Dovecot)") {
+    std::string raw = std::string("Subject: caf\xE9 \0x\r\nDate: a\0b\r\n\r\n", 30);
     ParsedMessage m = parse(raw);
     REQUIRE(m.envelope.subject.has_value());
+    CHECK(m.envelope.subject->size() == 7);  // kept raw in the structure
     std::string env = imap_envelope(m.envelope);
-    CHECK(env.find("{7}\r\ncaf\xE9 \x80x") != std::string::npos);
+    CHECK(env.rfind("({5}\r\na\xEF\xBF\xBD" "b {9}\r\ncaf\xE9 \xEF\xBF\xBDx NIL", 0) == 0);
+    CHECK(env.find('\0') == std::string::npos);
+}
+
+TEST_CASE("a value of whitespace only keeps all but its first character (as Dovecot)") {
+    ParsedMessage m = parse(crlf("Date:   \nSubject: \nMessage-ID:\n\n"));
+    CHECK(m.envelope.date == "  ");
+    CHECK(m.envelope.subject == "");
+    CHECK(m.envelope.message_id == "");
+    CHECK(imap_envelope(m.envelope) == "(\"  \" \"\" NIL NIL NIL NIL NIL NIL NIL \"\")");
 }
