@@ -29,7 +29,9 @@ smtp      N clients loop EHLO, MAIL, RCPT, DATA of S-byte messages.
           message is visible and reports messages delivered per second.
 pop3      U users in parallel log in and RETR every message, session after session, until
           --duration or --passes (0 = no limit).  --user U[,U...]  --password PW  --auth user|plain
-idle      C connections log in over POP3 and stay idle.  --connections C  --user U[,U...]
+          (pop3 and idle also read logins, one a line, from --user-file PATH)
+idle      C connections log in over POP3 and stay idle, connection i as user i mod U.
+          --connections C  --user U[,U...]
           --password PW  --parallel P (logins at once, 200)  --hold SECONDS (5)
           --login-timeout SECONDS (300)  --ready-file PATH (written once all are logged in)
           --measure-pid PID[,PID...] (sum RSS/PSS of these processes and their descendants

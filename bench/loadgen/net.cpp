@@ -69,6 +69,20 @@ struct Ctx {
   }
 };
 
+// The logins of a workload: --user U[,U...] and the lines of --user-file PATH.
+std::vector<std::string> users_from(const Args& a) {
+  std::vector<std::string> users = a.list("user");
+  std::string file = a.str("user-file", "");
+  if (!file.empty()) {
+    std::ifstream f(file);
+    if (!f) throw UsageError("cannot read --user-file " + file);
+    std::string line;
+    while (std::getline(f, line))
+      if (!line.empty()) users.push_back(line);
+  }
+  return users;
+}
+
 tcp::endpoint resolve_loopback(const std::string& host, long long port) {
   if (port <= 0 || port > 65535) throw UsageError("--port must be 1..65535");
   asio::io_context io;
@@ -606,7 +620,7 @@ int run_pop3(const Args& a, Report& r) {
   c.ep = resolve_loopback(a.str("host", "127.0.0.1"), a.integer("port", 110));
   c.op_timeout = std::chrono::milliseconds(static_cast<long long>(a.number("timeout", 30) * 1000));
   Pop3Run s;
-  s.users = a.list("user");
+  s.users = users_from(a);
   s.password = a.required("password");
   s.auth = a.str("auth", "user");
   s.passes = a.integer("passes", 0);
@@ -695,7 +709,7 @@ int run_idle(const Args& a, Report& r) {
   c.op_timeout = std::chrono::milliseconds(static_cast<long long>(a.number("timeout", 30) * 1000));
   IdleRun s;
   long long n = a.integer("connections", 100);
-  s.users = a.list("user");
+  s.users = users_from(a);
   s.password = a.required("password");
   s.auth = a.str("auth", "user");
   long long parallel = a.integer("parallel", 200);
