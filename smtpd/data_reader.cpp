@@ -36,8 +36,11 @@ void MessageSink::emit(std::string_view bytes) {
         // Past the cap: keep reading, store nothing more (RFC 1870 6.3: 552 at the end). The
         // part that still fits is kept so the output does not depend on how input was chunked.
         too_big_ = true;
+        // A CRLF that does not fit whole is dropped whole, so no bare CR is ever written.
         const auto over = stats.message_octets - limits_.max_message_size;
-        out_.append(bytes.substr(0, bytes.size() - static_cast<std::size_t>(over)));
+        auto fits = bytes.substr(0, bytes.size() - static_cast<std::size_t>(over));
+        if (!fits.empty() && fits.back() == '\r') fits.remove_suffix(1);
+        out_.append(fits);
         return;
     }
     out_.append(bytes);

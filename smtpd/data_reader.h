@@ -52,7 +52,7 @@ enum class DataStatus {
     need_more,         // feed more bytes
     complete,          // the message is in the output; any bytes not consumed are the next command
     too_big,           // the message exceeded max_message_size (552 5.3.4); the output holds
-                       // only its first max_message_size octets: never store it
+                       // at most its first max_message_size octets: never store it
     bare_line_ending,  // a bare CR or LF under the reject policy; output unusable
 };
 const char* to_string(DataStatus s);

@@ -52,9 +52,7 @@ std::variant<std::string, SaslError> decode_response(std::string_view line) {
     if (line.size() > kMaxResponseLength) return SaslError::too_long;
     if (is_cancellation(line)) return SaslError::cancelled;
     if (line == "=") return std::string();
-    // The empty line is the answer to a challenge that carries no data; it is not base64 of
-    // anything but RFC 4954 4 allows it only as the reply to an empty challenge, so it
-    // decodes to empty too.
+    // An empty line is strict base64 of nothing: the empty answer to an empty challenge.
     auto decoded = text::base64_decode_strict(line);
     if (auto* s = std::get_if<std::string>(&decoded)) return std::move(*s);
     return SaslError::bad_base64;

@@ -162,9 +162,13 @@ TEST_CASE("size cap: exactly at the cap and one over") {
         CHECK(at.out == msg);
         const auto over = grind(input, limits(policy, 9));
         CHECK(over.status == DataStatus::too_big);
-        CHECK(over.out == msg.substr(0, 9));
+        CHECK(over.out == "abcd\r\nef");  // the CR of the last CRLF would not fit with its LF
         CHECK(over.stats.message_octets == 10);
         CHECK(input.substr(over.consumed) == "RSET\r\n");  // read to the end marker regardless
+        // A cap that falls between CR and LF drops the pair: no bare CR in the output.
+        const auto mid = grind(input, limits(policy, 5));
+        CHECK(mid.status == DataStatus::too_big);
+        CHECK(mid.out == "abcd");
     }
     // Unstuffing counts: "..x" is 3 octets on the wire but 1 + CRLF in the message.
     CHECK(grind("..x\r\n.\r\n", limits(BareLineEndingPolicy::reject, 4)).status == DataStatus::complete);
