@@ -1,0 +1,27 @@
+// log.h: logging setup and the masking of secrets in protocol lines.
+//
+// Logs go through spdlog: stderr by default (daemons run in the foreground), or a file that
+// SIGHUP reopens. Protocol lines are logged at debug level only, and never with a password:
+// mask_secrets() blanks the arguments of AUTH, PASS and LOGIN before a line is logged.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace hikyaku {
+
+struct LogConfig;
+
+// Installs the default logger for a program named `program`. Safe to call again (reload).
+Status setup_logging(const std::string& program, const LogConfig& config);
+// Reopens the log file after rotation (SIGHUP); a no-op when logging to stderr.
+void reopen_logs();
+
+// Returns `line` with credentials replaced by "***": "PASS x" -> "PASS ***",
+// "AUTH PLAIN abc" -> "AUTH PLAIN ***", "a1 LOGIN user pass" -> "a1 LOGIN user ***",
+// "a1 AUTHENTICATE PLAIN abc" -> "a1 AUTHENTICATE PLAIN ***".
+std::string mask_secrets(std::string_view line);
+
+}  // namespace hikyaku

@@ -1,0 +1,130 @@
+// test_config.cpp: the configuration loader: a valid file, defaults, and each kind of error.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "common/config.h"
+
+using namespace hikyaku;
+
+TEST_CASE("defaults when the file is empty") {
+    auto c = parse_config("", "empty.toml");
+    REQUIRE(c.ok());
+    CHECK(c->storage.path == "/var/lib/hikyaku/store.db");
+    CHECK(c->storage.max_message_size == 25u * 1024 * 1024);
+    CHECK(c->server.model == ServerModel::concurrent);
+    CHECK(c->server.workers >= 1);
+    CHECK(c->server.max_connections == 10000);
+    CHECK(c->server.max_connections_per_ip == 100);
+    CHECK(c->smtpd.max_recipients == 100);
+    CHECK(c->smtpd.max_line_length == 512);
+    CHECK(c->smtpd.bare_linefeed == BareLinefeedPolicy::reject);
+    CHECK(c->smtpd.command_timeout == std::chrono::seconds(300));
+    CHECK(c->pop3d.autologout == std::chrono::seconds(600));
+    CHECK(c->imapd.autologout == std::chrono::seconds(1800));
+    CHECK(c->smtpd.listen.empty());
+    CHECK(c->log.level == "info");
+    CHECK(!c->smtpd.hostname.empty());
+}
+
+TEST_CASE("a full valid file") {
+    auto c = parse_config(R"(
+[storage]
+path = "/tmp/x.db"
+max_message_size = 1048576
+default_quota = 0
+[tls]
+cert = "/c.pem"
+key = "/k.pem"
+[server]
+model = "iterative"
+workers = 3
+max_connections = 50
+max_connections_per_ip = 5
+blocking_threads = 2
+shutdown_grace = 7
+user = "mail"
+[smtpd]
+hostname = "mx.example.org"
+listen = ["127.0.0.1:2525", "[::1]:2526"]
+submission = []
+submissions = ["*:465"]
+bare_linefeed = "normalize"
+[pop3d]
+listen = [":1110"]
+[imapd]
+listen_tls = ["0.0.0.0:993"]
+[log]
+level = "debug"
+)",
+                          "full.toml");
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
+    CHECK(c->storage.path == "/tmp/x.db");
+    CHECK(c->server.model == ServerModel::iterative);
+    CHECK(c->server.workers == 3);
+    CHECK(c->server.shutdown_grace == std::chrono::seconds(7));
+    REQUIRE(c->smtpd.listen.size() == 2);
+    CHECK(c->smtpd.listen[0].host == "127.0.0.1");
+    CHECK(c->smtpd.listen[0].port == 2525);
+    CHECK(c->smtpd.listen[1].host == "::1");
+    CHECK(c->smtpd.listen[1].text() == "[::1]:2526");
+    CHECK(c->smtpd.submissions[0].host == "0.0.0.0");
+    CHECK(c->pop3d.listen[0].port == 1110);
+    CHECK(c->smtpd.bare_linefeed == BareLinefeedPolicy::normalize);
+    CHECK(c->log.level == "debug");
+}
+
+static std::string error_of(const std::string& text) {
+    auto c = parse_config(text, "bad.toml");
+    REQUIRE(!c.ok());
+    return c.error().message;
+}
+
+TEST_CASE("errors name the file, the line and the key") {
+    CHECK(error_of("[server]\nworkers = 2\nwrokers = 3\n") == "bad.toml:3: key 'server.wrokers': unknown key");
+    CHECK(error_of("[server]\nworkers = \"two\"\n") == "bad.toml:2: key 'server.workers': expected an integer");
+    CHECK(error_of("[server]\nworkers = 0\n") == "bad.toml:2: key 'server.workers': out of range [1, 1024]");
+    CHECK(error_of("\n[servre]\n").find("bad.toml:2: unknown table or key 'servre'") == 0);
+    CHECK(error_of("[server]\nmodel = \"forking\"\n") ==
+          "bad.toml:2: key 'server.model': must be one of \"concurrent\", \"iterative\"");
+    CHECK(error_of("[smtpd]\nlisten = \"127.0.0.1:25\"\n") ==
+          "bad.toml:2: key 'smtpd.listen': expected a list of \"host:port\" strings");
+    CHECK(error_of("[smtpd]\nlisten = [\"127.0.0.1\"]\n").find("bad.toml:2: key 'smtpd.listen': expected") == 0);
+    CHECK(error_of("[smtpd]\nlisten = [\"127.0.0.1:99999\"]\n").find("bad port") != std::string::npos);
+    CHECK(error_of("[smtpd]\nlisten = [\"::1:25\"]\n").find("brackets") != std::string::npos);
+    CHECK(error_of("[storage]\npath = 3\n") == "bad.toml:2: key 'storage.path': expected a string");
+    CHECK(error_of("storage = 1\n").find("'storage' must be a table") != std::string::npos);
+    CHECK(error_of("[tls]\ncert = \"/c.pem\"\n").find("both cert and key") != std::string::npos);
+    // A TOML syntax error is reported with its line too.
+    CHECK(error_of("[server]\nworkers = = 2\n").find("bad.toml:2:") == 0);
+    CHECK(error_of("[smtpd]\nmax_line_length = 511\n").find("out of range") != std::string::npos);
+}
+
+TEST_CASE("load_config reads a file and reports a missing one") {
+    std::string path = "/tmp/hikyaku-test-config-" + std::to_string(::getpid()) + ".toml";
+    {
+        std::ofstream out(path);
+        out << "[log]\nlevel = \"warn\"\n";
+    }
+    auto c = load_config(path);
+    REQUIRE(c.ok());
+    CHECK(c->log.level == "warn");
+    CHECK(c->source == path);
+    std::remove(path.c_str());
+    auto missing = load_config(path);
+    REQUIRE(!missing.ok());
+    CHECK(missing.error().code == Errc::not_found);
+    CHECK(missing.error().message.find(path) == 0);
+}
+
+TEST_CASE("listen addresses") {
+    CHECK(parse_listen_address("127.0.0.1:25")->port == 25);
+    CHECK(parse_listen_address("localhost:0")->host == "localhost");
+    CHECK(!parse_listen_address("127.0.0.1:").ok());
+    CHECK(!parse_listen_address("127.0.0.1:-1").ok());
+    CHECK(!parse_listen_address("127.0.0.1:65536").ok());
+    CHECK(parse_listen_address("127.0.0.1:65535")->port == 65535);
+    CHECK(!parse_listen_address("[::1]25").ok());
+}

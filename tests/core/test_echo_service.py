@@ -1,0 +1,89 @@
+"""test_echo_service.py: the connection core as a process: SIGTERM (graceful), SIGHUP
+(certificate reload), --inetd over a pipe and over a socket, and the memory cost of
+1,000 idle connections (printed; benchmarks, not tests, judge it)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from harness import LineClient, Process, Store, check  # noqa: E402
+
+echo = sys.argv[1]
+store = Store()  # for its certificate
+
+# --- SIGTERM: the session in flight completes, then the process exits 0 -----------------
+p = Process([echo, "--listen", "127.0.0.1:0", "--grace", "5"])
+port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
+c = LineClient(port)
+check(c.line().startswith("+OK echo"), "greeting")
+c.send("SLEEP 300\r\n")
+time.sleep(0.05)
+p.signal(signal.SIGTERM)
+check(c.line() == "+OK slept", "request in flight completed after SIGTERM")
+c.send("QUIT\r\n")
+check(c.line() == "+OK bye", "session could finish")
+check(p.stop() == 0, "exit status 0 after SIGTERM")
+check("stopping: no new connections" in p.output, "stop logged")
+check("closed duration=" in p.output and " in=" in p.output and " out=" in p.output,
+      "connection close logged with duration and bytes")
+
+# --- SIGHUP: reloads the certificate; a broken one keeps the old -------------------------
+p = Process([echo, "--listen", "127.0.0.1:0", "--cert", store.cert, "--key", store.key])
+p.wait_for(r"model=concurrent")
+p.signal(signal.SIGHUP)
+p.wait_for(r"SIGHUP: reloading")
+with open(store.cert, "w") as f:
+    f.write("garbage\n")
+p.signal(signal.SIGHUP)
+p.wait_for(r"TLS reload failed, keeping the old certificate")
+check(p.proc.poll() is None, "still running after a failed reload")
+check(p.stop() == 0, "stopped")
+
+# --- --inetd over a pipe (socat STDIO style) -----------------------------------------------
+r = subprocess.run([echo, "--inetd", "--log-level", "off"], input=b"hello\r\nQUIT\r\n", capture_output=True,
+                   timeout=20)
+check(r.stdout == b"+OK echo conn=1 worker=0\r\n+OK hello\r\n+OK bye\r\n", "inetd over pipes: %r" % r.stdout)
+
+# --- --inetd over a socket (inetd, systemd Accept=yes) -------------------------------------
+ours, theirs = socket.socketpair()
+proc = subprocess.Popen([echo, "--inetd", "--log-level", "off"], stdin=theirs, stdout=theirs,
+                        stderr=subprocess.DEVNULL)
+theirs.close()
+c = LineClient(0, sock=ours)
+check(c.line().startswith("+OK echo"), "inetd over a socket: greeting")
+c.send("ping\r\nQUIT\r\n")
+check(c.line() == "+OK ping", "inetd over a socket: echo")
+check(c.line() == "+OK bye", "inetd over a socket: bye")
+check(proc.wait(10) == 0, "inetd process exits after its one session")
+
+# --- memory per idle connection -------------------------------------------------------------
+p = Process([echo, "--listen", "127.0.0.1:0", "--workers", "2", "--log-level", "warn"])
+port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
+warm = [LineClient(port) for _ in range(50)]
+for w in warm:
+    w.line()
+for w in warm:
+    w.close()
+time.sleep(0.3)
+before = p.rss_kib()
+idle = []
+for i in range(1000):
+    cl = LineClient(port)
+    idle.append(cl)
+for cl in idle:
+    cl.line()
+time.sleep(0.5)
+after = p.rss_kib()
+per = (after - before) * 1024 / 1000
+print("memory: echo service RSS %d KiB -> %d KiB for 1000 idle connections: %.0f bytes per connection"
+      % (before, after, per))
+c = idle[-1]
+c.send("still alive\r\n")
+check(c.line() == "+OK still alive", "the 1000th idle connection is served")
+for cl in idle:
+    cl.close()
+check(p.stop() == 0, "stopped")
+print("0 failed")

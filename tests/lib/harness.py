@@ -1,0 +1,231 @@
+"""harness.py: start hikyaku processes on free loopback ports with a temporary store, and
+run protocol transcripts against them. Every process started here is stopped by stop()
+or at exit; every read has a timeout, every loop a bound.
+
+Transcript scripts (tests/<protocol>/transcripts/*.txt) are lines sent and lines expected:
+    C: EHLO client.example          a line the client sends (CRLF added)
+    C+ raw bytes\\r\\n                bytes sent as they are, after Python escape decoding
+    S: 250 2.0.0 Ok                 the next line the server sends, exactly
+    S~ ^250[ -]                     the next server line, matched by a regular expression
+    S* ^250-                        zero or more server lines matching, then the next S line
+    CLOSED                          the server has closed the connection
+    # comment, blank lines ignored
+"""
+import atexit
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+_processes = []
+
+
+def _cleanup():
+    for p in _processes:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_cleanup)
+
+
+def binary_dir():
+    return os.environ.get("HIKYAKU_BINARY_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+
+
+def source_dir():
+    return os.environ.get("HIKYAKU_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child process whose stderr is collected; READY/listening lines give its ports."""
+
+    def __init__(self, argv, stdin=None, env=None):
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=stdin or subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        _processes.append(self.proc)
+        self.output = ""
+        self.ports = {}
+
+    def _read_available(self, timeout):
+        streams = [s for s in (self.proc.stdout, self.proc.stderr) if s]
+        ready, _, _ = select.select(streams, [], [], timeout)
+        got = False
+        for s in ready:
+            chunk = os.read(s.fileno(), 65536)
+            if chunk:
+                self.output += chunk.decode("utf-8", "replace")
+                got = True
+        return got
+
+    def wait_for(self, pattern, timeout=20):
+        """Waits until the collected output matches `pattern`; returns the match."""
+        deadline = time.time() + timeout
+        rx = re.compile(pattern, re.M)
+        while time.time() < deadline:
+            m = rx.search(self.output)
+            if m:
+                return m
+            if not self._read_available(0.05) and self.proc.poll() is not None:
+                self._read_available(0)
+                m = rx.search(self.output)
+                if m:
+                    return m
+                raise RuntimeError("%s exited (%s) before printing %r:\n%s" %
+                                   (self.argv[0], self.proc.returncode, pattern, self.output[-3000:]))
+        raise RuntimeError("timeout waiting for %r from %s:\n%s" % (pattern, self.argv[0], self.output[-3000:]))
+
+    def wait_listening(self, roles, timeout=20):
+        """Reads the 'listening role=R address=H:P' log lines of the given roles."""
+        for role in roles:
+            m = self.wait_for(r"listening role=%s address=([\d.]+):(\d+)" % re.escape(role), timeout)
+            self.ports[role] = int(m.group(2))
+        return self.ports
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        while self._read_available(0):
+            pass
+        return self.proc.returncode
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+class Store:
+    """A temporary directory with a config file and a store initialized by mailctl."""
+
+    def __init__(self, extra_config="", domains=("example.test",), users=(("alice@example.test", "alice-pw"),)):
+        self.dir = tempfile.mkdtemp(prefix="hikyaku-test-")
+        self.db = os.path.join(self.dir, "store.db")
+        self.config = os.path.join(self.dir, "hikyaku.toml")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", self.key, "-out", self.cert],
+                       check=True, capture_output=True)
+        self.write_config(extra_config)
+        if os.path.exists(self.mailctl_path()):
+            self.mailctl("init")
+            for d in domains:
+                self.mailctl("domain", "add", d)
+            for address, password in users:
+                self.mailctl("user", "add", address, "--password-stdin", stdin=password + "\n")
+
+    def write_config(self, extra):
+        base = ('[storage]\npath = "%s"\n[tls]\ncert = "%s"\nkey = "%s"\n[log]\nlevel = "debug"\n'
+                % (self.db, self.cert, self.key))
+        with open(self.config, "w") as f:
+            f.write(base + extra)
+
+    @staticmethod
+    def mailctl_path():
+        return os.path.join(binary_dir(), "mailctl", "mailctl")
+
+    def mailctl(self, *args, stdin=None, check=True):
+        r = subprocess.run([self.mailctl_path(), "-c", self.config] + list(args), input=stdin,
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError("mailctl %s failed: %s" % (" ".join(args), r.stderr))
+        return r
+
+
+class LineClient:
+    """A blocking client with timeouts; lines are returned without CRLF."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10, sock=None):
+        self.sock = sock or socket.create_connection((host, port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.buffer = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; buffered %r" % self.buffer)
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def closed(self, timeout=5):
+        self.sock.settimeout(timeout)
+        try:
+            if self.buffer:
+                return False
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def run_transcript(client, script, name="transcript"):
+    """Runs a transcript (see the module comment). Raises AssertionError with the line."""
+    for number, raw in enumerate(script.splitlines(), 1):
+        line = raw.rstrip("\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        where = "%s:%d: %s" % (name, number, line)
+        if line.startswith("C: "):
+            client.send(line[3:] + "\r\n")
+        elif line.startswith("C+ "):
+            client.send(line[3:].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+        elif line.startswith("S: "):
+            got = client.line()
+            assert got == line[3:], "%s\n   got: %r" % (where, got)
+        elif line.startswith("S~ "):
+            got = client.line()
+            assert re.search(line[3:], got), "%s\n   got: %r" % (where, got)
+        elif line.startswith("S* "):
+            rx = re.compile(line[3:])
+            for _ in range(1000):
+                got = client.line()
+                if not rx.search(got):
+                    client.buffer = (got + "\r\n").encode() + client.buffer
+                    break
+        elif line.strip() == "CLOSED":
+            assert client.closed(), "%s\n   the connection is still open" % where
+        else:
+            raise ValueError("%s: unknown transcript line" % where)
+
+
+def check(condition, message):
+    if not condition:
+        print("FAIL:", message)
+        sys.exit(1)
+    print("ok:", message)
