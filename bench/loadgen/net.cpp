@@ -69,6 +69,12 @@ struct Ctx {
   }
 };
 
+// A short description of a failure: system errors without Asio's source location.
+std::string describe(const std::exception& e) {
+  if (auto* se = dynamic_cast<const boost::system::system_error*>(&e)) return se->code().message();
+  return e.what();
+}
+
 // The logins of a workload: --user U[,U...] and the lines of --user-file PATH.
 std::vector<std::string> users_from(const Args& a) {
   std::vector<std::string> users = a.list("user");
@@ -251,7 +257,7 @@ awaitable<long long> count_target(Ctx& c, Conn& k, const Waiter& w, const Target
   try {
     n = co_await pop3_stat(c, k, t.user, w.password, w.auth);
   } catch (const std::exception& e) {
-    if (err) err->add("STAT " + t.user + ": " + e.what());
+    if (err) err->add("STAT " + t.user + ": " + describe(e));
     Ctx::close(k);
   }
   c.ep = saved;
@@ -350,7 +356,7 @@ awaitable<void> smtp_client(Ctx& c, SmtpRun& s, Conn& k) {
         co_await asio::async_write(k.sock, bufs, use_awaitable);
         co_await smtp_expect(c, k, "", 2, "end of DATA");
       } catch (const Negative& e) {
-        s.err.add(e.what());
+        s.err.add(describe(e));
         refused = true;
       }
       if (refused) {  // the transaction was refused: start the next one afresh
@@ -369,7 +375,7 @@ awaitable<void> smtp_client(Ctx& c, SmtpRun& s, Conn& k) {
         co_await smtp_expect(c, k, "RSET\r\n", 2, "RSET");
       }
     } catch (const std::exception& e) {
-      s.err.add(e.what());
+      s.err.add(describe(e));
       Ctx::close(k);
       connected = false;
       ++failures;
@@ -603,7 +609,7 @@ awaitable<void> pop3_user(Ctx& c, Pop3Run& s, Conn& k, const std::string& user) 
       ++pass;
       failures = 0;
     } catch (const std::exception& e) {
-      s.err.add(user + ": " + e.what());
+      s.err.add(user + ": " + describe(e));
       Ctx::close(k);
       ++failures;
     }
@@ -677,7 +683,7 @@ awaitable<void> idle_login_worker(Ctx& c, IdleRun& s) {
       s.ready[i] = 1;
       ++s.logged_in;
     } catch (const std::exception& e) {
-      s.err.add("connection " + std::to_string(i) + ": " + e.what());
+      s.err.add("connection " + std::to_string(i) + ": " + describe(e));
       Ctx::close(k);
     }
   }
@@ -694,7 +700,7 @@ awaitable<void> idle_quit_worker(Ctx& c, IdleRun& s) {
       ++s.alive;
       co_await pop3_ok(c, k, "QUIT\r\n", "QUIT");
     } catch (const std::exception& e) {
-      s.err.add("connection " + std::to_string(i) + ": " + e.what());
+      s.err.add("connection " + std::to_string(i) + ": " + describe(e));
     }
     Ctx::close(k);
   }
