@@ -4,6 +4,8 @@
 // RFC 2045 5-8, RFC 2046 5.1 and 5.2.1, RFC 2183, RFC 3501 7.4.2.
 #include "common/mime/message.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace hikyaku::mime {
@@ -135,24 +137,46 @@ bool nonempty_value(std::string_view v) {
 // removes line breaks the way Dovecot does.
 std::string raw_value(const HeaderField& f) { return f.value; }
 
-std::size_t count_lf(std::string_view raw, std::size_t begin, std::size_t size) {
-    std::size_t n = 0;
-    const char* p = raw.data() + begin;
-    const char* end = p + size;
-    while (p < end) {
-        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-        if (nl == nullptr) break;
-        ++n;
-        p = static_cast<const char*>(nl) + 1;
+// Sets body_lines of every part with one pass over the message: the LF count of [a, b) is
+// L(b) - L(a), L(x) being the LFs before x, and L is needed only at the parts' bounds.
+// (Counting per part would rescan nested bodies once per level.)
+void assign_line_counts(std::string_view raw, Part& root) {
+    std::vector<Part*> parts;
+    std::vector<Part*> stack{&root};
+    while (!stack.empty()) {
+        Part* p = stack.back();
+        stack.pop_back();
+        parts.push_back(p);
+        for (Part& c : p->children) stack.push_back(&c);
     }
-    return n;
+    std::vector<std::size_t> bounds;
+    bounds.reserve(parts.size() * 2);
+    for (const Part* p : parts) {
+        bounds.push_back(p->body_offset);
+        bounds.push_back(p->body_offset + p->body_size);
+    }
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    std::vector<std::size_t> lf_before(bounds.size());
+    std::size_t count = 0, pos = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+        while (pos < bounds[i]) {
+            const void* nl = std::memchr(raw.data() + pos, '\n', bounds[i] - pos);
+            if (nl == nullptr) {
+                pos = bounds[i];
+                break;
+            }
+            ++count;
+            pos = static_cast<std::size_t>(static_cast<const char*>(nl) - raw.data()) + 1;
+        }
+        lf_before[i] = count;
+    }
+    auto at = [&](std::size_t offset) {
+        return lf_before[static_cast<std::size_t>(
+            std::lower_bound(bounds.begin(), bounds.end(), offset) - bounds.begin())];
+    };
+    for (Part* p : parts) p->body_lines = at(p->body_offset + p->body_size) - at(p->body_offset);
 }
-
-struct Delimiter {
-    std::size_t line_start;  // first byte of the "--boundary" line
-    std::size_t next;        // first byte after the line's end
-    bool close;              // "--boundary--"
-};
 
 // RFC 2046 5.1.1: a delimiter line is "--" boundary, then "--" for the close delimiter,
 // then only transport padding (LWSP) up to the line end. A line that merely starts with the
@@ -171,6 +195,49 @@ bool match_delimiter(std::string_view line, std::string_view boundary, bool& clo
     return true;
 }
 
+// A line starting with "--": its offset and the length of its token (see below), which
+// starts at offset + 2.
+struct DashLine {
+    std::uint32_t offset;
+    std::uint32_t token_length;
+};
+
+// The boundary a "--" line may name: after "--", without trailing whitespace (transport
+// padding, RFC 2046 5.1.1) and without one trailing "--" (the close delimiter).
+std::string_view trim_right(std::string_view t) {
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r'))
+        t.remove_suffix(1);
+    return t;
+}
+
+std::string_view without_close_mark(std::string_view t) {
+    t = trim_right(t);
+    if (t.size() >= 2 && t.substr(t.size() - 2) == "--") t = trim_right(t.substr(0, t.size() - 2));
+    return t;
+}
+
+std::string_view dash_line_token(std::string_view raw, std::size_t pos, std::size_t eol) {
+    return without_close_mark(raw.substr(pos + 2, eol - pos - 2));
+}
+
+std::string_view token_of(std::string_view raw, const DashLine& d) {
+    return raw.substr(std::size_t{d.offset} + 2, d.token_length);
+}
+
+struct DashLineLess {
+    std::string_view raw;
+    bool operator()(const DashLine& a, const DashLine& b) const {
+        int c = token_of(raw, a).compare(token_of(raw, b));
+        return c != 0 ? c < 0 : a.offset < b.offset;
+    }
+};
+
+struct DashLineTokenLess {
+    std::string_view raw;
+    bool operator()(const DashLine& a, std::string_view t) const { return token_of(raw, a) < t; }
+    bool operator()(std::string_view t, const DashLine& a) const { return t < token_of(raw, a); }
+};
+
 class Parser {
 public:
     Parser(std::string_view raw, const ParseLimits& limits) : raw_(raw), limits_(limits) {}
@@ -180,6 +247,7 @@ public:
         msg.size = raw_.size();
         parts_ = 1;
         msg.root = parse_entity(0, raw_.size(), 0, false, &msg.headers, &msg.envelope);
+        assign_line_counts(raw_, msg.root);
         msg.degraded = degraded_;
         return msg;
     }
@@ -196,7 +264,6 @@ private:
         part.header_size = hb.size;
         part.body_offset = begin + hb.size;
         part.body_size = end - part.body_offset;
-        part.body_lines = count_lf(raw_, part.body_offset, part.body_size);
         apply_content_fields(part, hb.fields, digest_child);
         if (envelope != nullptr) {
             bool truncated = false;
@@ -259,13 +326,18 @@ private:
         bool digest = iequals(part.subtype, "digest");
         std::size_t begin = part.body_offset;
         std::size_t end = part.body_offset + part.body_size;
-        std::size_t pos = begin;
         std::size_t part_start = 0;
         bool in_part = false;  // after the first delimiter
-        while (pos < end) {
+        // Looks at the line starting at pos; false once the multipart is complete.
+        auto line = [&](std::size_t pos) {
+            // Cheap rejection first: "--" and the boundary must follow (RFC 2046 5.1.1).
+            if (end - pos < boundary->size() + 2 ||
+                raw_.compare(pos + 2, boundary->size(), *boundary) != 0)
+                return true;
             const void* nl = std::memchr(raw_.data() + pos, '\n', end - pos);
-            std::size_t next =
-                nl == nullptr ? end : static_cast<std::size_t>(static_cast<const char*>(nl) - raw_.data()) + 1;
+            std::size_t next = nl == nullptr ? end
+                                             : static_cast<std::size_t>(
+                                                   static_cast<const char*>(nl) - raw_.data()) + 1;
             std::size_t len = next - pos;
             if (len > 0 && raw_[pos + len - 1] == '\n') --len;
             bool close = false;
@@ -273,15 +345,77 @@ private:
                 match_delimiter(raw_.substr(pos, len), *boundary, close)) {
                 if (in_part && !add_child(part, part_start, body_end_before(part_start, pos),
                                           depth, digest))
-                    return;
-                if (close) return;  // the epilogue belongs to no part
+                    return false;
+                if (close) return false;  // the epilogue belongs to no part
                 in_part = true;
                 part_start = next;
             }
-            pos = next;
+            return true;
+        };
+        if (raw_.size() <= UINT32_MAX) {
+            // Only lines "--" token can be delimiters. They are indexed once per message by
+            // token, so each multipart visits just the lines naming its own boundary, not
+            // every line of its parent again (nesting would multiply the work by the depth).
+            const std::vector<DashLine>& index = dash_lines();
+            // Close delimiters are indexed under the boundary itself; open delimiters of a
+            // boundary that ends in "--" under the boundary without it.
+            std::string_view key = trim_right(*boundary);
+            std::string_view open_key = without_close_mark(*boundary);
+            auto lines_of = [&](std::string_view token) {
+                auto [lo, hi] = std::equal_range(index.begin(), index.end(), token,
+                                                 DashLineTokenLess{raw_});
+                auto first = std::lower_bound(lo, hi, begin, [](const DashLine& d, std::size_t o) {
+                    return d.offset < o;
+                });
+                return std::pair(first, hi);
+            };
+            auto [a, a_end] = lines_of(key);
+            auto [b, b_end] = open_key != key ? lines_of(open_key) : std::pair(a_end, a_end);
+            while (true) {  // both ranges are in offset order: merge them
+                bool take_a = a != a_end && a->offset < end;
+                bool take_b = b != b_end && b->offset < end;
+                if (!take_a && !take_b) break;
+                if (take_a && take_b) take_b = b->offset < a->offset;
+                std::size_t pos = take_b ? (b++)->offset : (a++)->offset;
+                if (!line(pos)) return;
+            }
+        } else {
+            std::size_t pos = begin;
+            while (pos < end) {
+                if (!line(pos)) return;
+                const void* nl = std::memchr(raw_.data() + pos, '\n', end - pos);
+                pos = nl == nullptr ? end
+                                    : static_cast<std::size_t>(
+                                          static_cast<const char*>(nl) - raw_.data()) + 1;
+            }
         }
         // No close delimiter: the last part runs to the end of its parent (Dovecot).
         if (in_part) add_child(part, part_start, end, depth, digest);
+    }
+
+    // Every line "--" token of the message that could be a delimiter, sorted by token and
+    // offset; the token leaves out trailing whitespace and one trailing "--" (so close
+    // delimiters sort with their boundary). Built on first use.
+    const std::vector<DashLine>& dash_lines() {
+        if (dash_lines_built_) return dash_lines_;
+        dash_lines_built_ = true;
+        std::size_t pos = 0;
+        while (pos < raw_.size()) {
+            const void* nl = std::memchr(raw_.data() + pos, '\n', raw_.size() - pos);
+            std::size_t eol = nl == nullptr ? raw_.size()
+                                            : static_cast<std::size_t>(
+                                                  static_cast<const char*>(nl) - raw_.data());
+            if (eol - pos >= 3 && raw_[pos] == '-' && raw_[pos + 1] == '-') {
+                std::string_view token = dash_line_token(raw_, pos, eol);
+                if (!token.empty() && token.size() <= limits_.max_boundary_length)
+                    dash_lines_.push_back(DashLine{static_cast<std::uint32_t>(pos),
+                                                   static_cast<std::uint32_t>(token.size())});
+            }
+            if (nl == nullptr) break;
+            pos = eol + 1;
+        }
+        std::sort(dash_lines_.begin(), dash_lines_.end(), DashLineLess{raw_});
+        return dash_lines_;
     }
 
     // RFC 2046 5.1.1: the line end before a delimiter belongs to the delimiter.
@@ -366,6 +500,8 @@ private:
     const ParseLimits& limits_;
     std::size_t parts_ = 0;
     std::uint32_t degraded_ = 0;
+    std::vector<DashLine> dash_lines_;
+    bool dash_lines_built_ = false;
 };
 
 }  // namespace

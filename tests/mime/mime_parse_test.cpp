@@ -146,6 +146,33 @@ TEST_CASE("multipart: a line that only starts with the boundary is body text (RF
     CHECK(body_of(raw, m.root.children[0]) == "one\r\n--bbx not\r\n --bb");
 }
 
+TEST_CASE("multipart: boundaries ending in \"--\", with trailing space, or prefixes of others") {
+    std::string dashes = crlf(
+        "Content-Type: multipart/mixed; boundary=\"x--\"\n\n--x--\n\none\n--x-- \n\ntwo\n"
+        "--x----\nepilogue\n");
+    ParsedMessage a = parse(dashes);
+    REQUIRE(a.root.children.size() == 2);
+    CHECK(body_of(dashes, a.root.children[0]) == "one");
+    CHECK(body_of(dashes, a.root.children[1]) == "two");
+    std::string space = crlf(
+        "Content-Type: multipart/mixed; boundary=\"s \"\n\n--s \n\none\n--s\n\nnot a part\n"
+        "--s --\n");
+    ParsedMessage b = parse(space);
+    REQUIRE(b.root.children.size() == 1);
+    CHECK(body_of(space, b.root.children[0]) == "one\r\n--s\r\n\r\nnot a part");
+    const char* prefix =
+        "Content-Type: multipart/mixed; boundary=a\n\n--a\n"
+        "Content-Type: multipart/mixed; boundary=ab\n\n--ab\n\ninner\n--ab--\n"
+        "--a\n\nouter\n--a--\n";
+    std::string p = crlf(prefix);
+    ParsedMessage c = parse(p);
+    REQUIRE(c.root.children.size() == 2);
+    REQUIRE(c.root.children[0].children.size() == 1);
+    CHECK(body_of(p, c.root.children[0].children[0]) == "inner");
+    CHECK(body_of(p, c.root.children[1]) == "outer");
+    grind(prefix);
+}
+
 TEST_CASE("multipart: missing close delimiter, last part runs to the end") {
     std::string raw = crlf("Content-Type: multipart/mixed; boundary=t\n\n--t\n\nA\n--t\n\nB\n");
     ParsedMessage m = parse(raw);
