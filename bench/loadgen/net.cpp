@@ -30,10 +30,11 @@ using namespace std::chrono_literals;
 // One client connection. Its deadline bounds the network operation in progress: the
 // watchdog closes the socket when it passes, which aborts the pending operation.
 struct Conn {
+  tcp::endpoint ep;  // where connect() goes
   tcp::socket sock;
   asio::streambuf buf{64u << 20};
   Clock::time_point deadline = Clock::time_point::max();
-  explicit Conn(asio::io_context& io) : sock(io) {}
+  Conn(asio::io_context& io, tcp::endpoint to) : ep(to), sock(io) {}
 };
 
 // Errors of a workload: a count and the first few messages for stderr.
@@ -58,7 +59,8 @@ struct Ctx {
   std::deque<Conn> conns;  // deque: references stay valid as it grows
   bool stop = false;
 
-  Conn& new_conn() { return conns.emplace_back(io); }
+  Conn& new_conn() { return conns.emplace_back(io, ep); }
+  Conn& new_conn(const tcp::endpoint& to) { return conns.emplace_back(io, to); }
   void arm(Conn& k) const { k.deadline = Clock::now() + op_timeout; }
   static void disarm(Conn& k) { k.deadline = Clock::time_point::max(); }
   static void close(Conn& k) {
@@ -147,7 +149,7 @@ void run_main(Ctx& c, std::function<awaitable<void>()> main) {
 awaitable<void> connect(Ctx& c, Conn& k) {
   Ctx::close(k);
   c.arm(k);
-  co_await k.sock.async_connect(c.ep, use_awaitable);
+  co_await k.sock.async_connect(k.ep, use_awaitable);
   k.sock.set_option(tcp::no_delay(true));
 }
 
@@ -251,8 +253,6 @@ awaitable<long long> pop3_stat(Ctx& c, Conn& k, const std::string& user, const s
 // The number of messages a target holds now, -1 if it cannot be read.
 awaitable<long long> count_target(Ctx& c, Conn& k, const Waiter& w, const Target& t, Errors* err) {
   if (!w.pop3) co_return count_maildir(t.maildir);
-  tcp::endpoint saved = c.ep;
-  c.ep = w.ep;
   long long n = -1;
   try {
     n = co_await pop3_stat(c, k, t.user, w.password, w.auth);
@@ -260,14 +260,13 @@ awaitable<long long> count_target(Ctx& c, Conn& k, const Waiter& w, const Target
     if (err) err->add("STAT " + t.user + ": " + describe(e));
     Ctx::close(k);
   }
-  c.ep = saved;
   co_return n;
 }
 
 // Polls one target until it holds `want` messages or the waiter's deadline passes.
 awaitable<void> poll_target(Ctx& c, Waiter& w, Target& t, Clock::time_point t0, Clock::time_point deadline,
                             long& active) {
-  Conn& k = c.new_conn();
+  Conn& k = c.new_conn(w.ep);
   while (Clock::now() < deadline) {
     t.last = co_await count_target(c, k, w, t, nullptr);
     if (t.last >= t.want) {
@@ -452,7 +451,7 @@ int run_smtp(const Args& a, Report& r) {
   Errors werr;
   run_main(c, [&]() -> awaitable<void> {
     if (e2e) {  // what the mailboxes hold before the load
-      Conn& k = c.new_conn();
+      Conn& k = c.new_conn(w.ep);
       for (auto& t : w.targets) {
         long long n = co_await count_target(c, k, w, t, &werr);
         t.baseline = n < 0 ? 0 : n;
@@ -512,7 +511,7 @@ int run_wait_delivered(const Args& a, Report& r) {
   double done = -1;
   Errors err;
   run_main(c, [&]() -> awaitable<void> {
-    Conn& k = c.new_conn();
+    Conn& k = c.new_conn(w.ep);
     while (Clock::now() < deadline) {
       total = 0;
       for (auto& t : w.targets) {
