@@ -2,7 +2,7 @@
 // fallback (see change_notifier.h).
 //
 // Must never: trust a datagram (parse() bounds and checks every field); block in sendto;
-// hold mutex_ while a callback runs (callbacks may subscribe or unsubscribe).
+// hold the registry mutex while a callback runs (callbacks may subscribe or unsubscribe).
 #include "storage/change_notifier.h"
 
 #include <dirent.h>
@@ -51,6 +51,8 @@ bool parse_field(std::string_view token, std::string_view key, T& out) {
     if (token.size() <= key.size() + 1 || token.substr(0, key.size()) != key || token[key.size()] != '=')
         return false;
     auto digits = token.substr(key.size() + 1);
+    // Canonical decimal only (no sign, no leading zero), so a line has one spelling.
+    if (digits[0] < '0' || digits[0] > '9' || (digits.size() > 1 && digits[0] == '0')) return false;
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
     return ec == std::errc() && p == digits.data() + digits.size();
 }
@@ -59,13 +61,27 @@ bool parse_field(std::string_view token, std::string_view key, T& out) {
 
 class ChangeNotifier::Subscription final : public ChangeSubscription {
 public:
-    Subscription(ChangeNotifier& owner, std::uint64_t id) : owner_(owner), id_(id) {}
-    ~Subscription() override { owner_.unsubscribe(id_); }
+    Subscription(std::weak_ptr<Registry> registry, std::uint64_t id) : registry_(std::move(registry)), id_(id) {}
+    ~Subscription() override {
+        if (auto registry = registry_.lock()) registry->remove(id_);
+    }
 
 private:
-    ChangeNotifier& owner_;
+    std::weak_ptr<Registry> registry_;
     std::uint64_t id_;
 };
+
+void ChangeNotifier::Registry::remove(std::uint64_t id) {
+    {
+        std::lock_guard lock(mutex);
+        subscribers.erase(id);
+    }
+    // Wait for a dispatch round in progress, unless we are inside it (a callback
+    // destroying its own subscription).
+    if (listener_thread_id.load() != std::this_thread::get_id()) {
+        std::lock_guard wait(dispatch_mutex);
+    }
+}
 
 ChangeNotifier::ChangeNotifier(std::string store_path, std::string socket_dir,
                                std::chrono::milliseconds poll_interval,
@@ -81,7 +97,7 @@ ChangeNotifier::ChangeNotifier(std::string store_path, std::string socket_dir,
 ChangeNotifier::~ChangeNotifier() {
     bool joined = false;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(registry_->mutex);
         if (listening_) {
             char byte = 'q';
             (void)!::write(wake_pipe_[1], &byte, 1);
@@ -161,25 +177,13 @@ void ChangeNotifier::publish(const std::vector<MailboxChange>& changes) {
 
 Result<std::unique_ptr<ChangeSubscription>> ChangeNotifier::subscribe(UserId user, ChangeCallback callback) {
     if (!callback) return make_error(Errc::invalid_argument, "empty change callback");
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(registry_->mutex);
     if (!listening_) {
         if (auto s = start_listener(); !s) return s.error();
     }
-    std::uint64_t id = next_id_++;
-    subscribers_.emplace(id, Subscriber{user, std::move(callback)});
-    return std::unique_ptr<ChangeSubscription>(std::make_unique<Subscription>(*this, id));
-}
-
-void ChangeNotifier::unsubscribe(std::uint64_t id) {
-    {
-        std::lock_guard lock(mutex_);
-        subscribers_.erase(id);
-    }
-    // Wait for a dispatch round in progress, unless we are inside it (a callback
-    // destroying its own subscription).
-    if (listener_thread_id_.load() != std::this_thread::get_id()) {
-        std::lock_guard wait(dispatch_mutex_);
-    }
+    std::uint64_t id = registry_->next_id++;
+    registry_->subscribers.emplace(id, Subscriber{user, std::move(callback)});
+    return std::unique_ptr<ChangeSubscription>(std::make_unique<Subscription>(registry_, id));
 }
 
 Status ChangeNotifier::start_listener() {
@@ -207,19 +211,19 @@ Status ChangeNotifier::start_listener() {
 }
 
 void ChangeNotifier::dispatch(const MailboxChange& change) {
-    std::lock_guard round(dispatch_mutex_);
-    std::vector<std::pair<UserId, ChangeCallback>> targets;
+    std::lock_guard round(registry_->dispatch_mutex);
+    std::vector<ChangeCallback> targets;
     {
-        std::lock_guard lock(mutex_);
-        for (const auto& [id, s] : subscribers_) {
-            if (s.user == 0 || change.user == 0 || s.user == change.user) targets.emplace_back(s.user, s.callback);
+        std::lock_guard lock(registry_->mutex);
+        for (const auto& [id, s] : registry_->subscribers) {
+            if (s.user == 0 || change.user == 0 || s.user == change.user) targets.push_back(s.callback);
         }
     }
-    for (auto& [user, callback] : targets) callback(change);
+    for (auto& callback : targets) callback(change);
 }
 
 void ChangeNotifier::listen_loop() {
-    listener_thread_id_.store(std::this_thread::get_id());
+    registry_->listener_thread_id.store(std::this_thread::get_id());
     auto db = sqlite::Connection::open(store_path_, sqlite::Connection::Mode::read_write, busy_timeout_);
     std::int64_t data_version = -1;
     auto read_version = [&]() -> std::int64_t {

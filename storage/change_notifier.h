@@ -20,6 +20,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,16 +50,24 @@ public:
 
 private:
     class Subscription;
-    friend class Subscription;
     struct Subscriber {
         UserId user;
         ChangeCallback callback;
     };
+    // Shared with the Subscription objects, so a subscription that outlives the store
+    // (a daemon tearing down in any order) unregisters safely.
+    struct Registry {
+        std::mutex mutex;           // subscribers, next_id
+        std::mutex dispatch_mutex;  // held while callbacks run
+        std::map<std::uint64_t, Subscriber> subscribers;
+        std::uint64_t next_id = 1;
+        std::atomic<std::thread::id> listener_thread_id{};
+        void remove(std::uint64_t id);
+    };
 
-    Status start_listener();  // under mutex_
+    Status start_listener();  // under registry_->mutex
     void listen_loop();
     void dispatch(const MailboxChange& change);
-    void unsubscribe(std::uint64_t id);
 
     std::string store_path_;
     std::string socket_dir_;
@@ -67,16 +77,12 @@ private:
     int send_fd_ = -1;
     std::mutex send_mutex_;
 
-    std::mutex mutex_;             // subscribers_, listener state
-    std::mutex dispatch_mutex_;    // held while callbacks run
-    std::map<std::uint64_t, Subscriber> subscribers_;
-    std::uint64_t next_id_ = 1;
-    bool listening_ = false;
+    std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+    bool listening_ = false;  // under registry_->mutex
     int listen_fd_ = -1;
     int wake_pipe_[2] = {-1, -1};
     std::string socket_path_;
     std::thread thread_;
-    std::atomic<std::thread::id> listener_thread_id_{};
 };
 
 }  // namespace hikyaku::storage

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/mime/message.h"
 #include "storage/schema.h"
 
 namespace hikyaku::storage {
@@ -510,8 +511,7 @@ Entry entry_from(const Statement& st, bool with_structure) {
 constexpr const char* kEntryColumns =
     "SELECT e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, e.size ";
 
-// The remaining text of a message at delivery: the cached MIME structure, when the parser
-// can produce one. NULL until then (readers fall back to parsing the bytes).
+// The cached MIME structure as a column value; NULL when there is none.
 Blob structure_blob(const std::optional<std::string>& structure) {
     if (!structure) return Blob{{}, true};
     return Blob{*structure, false};
@@ -987,10 +987,14 @@ Status check_message_size(std::uint64_t size, std::uint64_t max) {
     return {};
 }
 
-std::optional<std::string> parse_structure(std::string_view) {
-    // The MIME structure cache is produced by common/mime once it is available; until then
-    // entries carry no structure and readers parse on demand.
-    return std::nullopt;
+// Parse once at delivery (issue 3): the MIME tree with offsets, sizes and line counts and
+// the envelope, kept beside the bytes so readers never parse the message again. Runs in the
+// caller's thread, never on the writer thread. parse_message fails only past 4 GiB, which
+// max_message_size refuses first; such a message would be stored without a structure.
+std::optional<std::string> parse_structure(std::string_view raw) {
+    auto parsed = mime::parse_message(raw);
+    if (!parsed) return std::nullopt;
+    return mime::encode_cache(*parsed);
 }
 
 }  // namespace

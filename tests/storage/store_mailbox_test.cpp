@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/mime/message.h"
 #include "storage/sqlite_store.h"
 #include "tests/storage/store_test_support.h"
 
@@ -387,6 +388,56 @@ TEST_CASE("append: flags, keywords, internal date, UID, structure column") {
     CHECK(f.store->append(999999, raw, 0, {}, at(1)).error().code == Errc::not_found);
 }
 
+TEST_CASE("the MIME structure is parsed at delivery and handed back with the entry") {
+    Fixture f;
+    std::string raw =
+        "From: Sender <sender@example.org>\r\n"
+        "To: alice@example.com\r\n"
+        "Subject: structured\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+        "\r\n"
+        "--b1\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "hello\r\nworld\r\n"
+        "--b1\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        "\r\n"
+        "AAAA\r\n"
+        "--b1--\r\n";
+    UserId rcpt[] = {f.alice.id};
+    REQUIRE(f.store->deliver(raw, rcpt, at(1)).ok());
+    UidRange all[] = {{1, kMaxUid}};
+    auto plain = *f.store->fetch_entries(f.alice_inbox.id, all);
+    CHECK_FALSE(plain[0].structure.has_value());  // only when asked
+    auto entries = *f.store->fetch_entries(f.alice_inbox.id, all, {.with_structure = true});
+    REQUIRE(entries.size() == 1);
+    REQUIRE(entries[0].structure.has_value());
+    auto cached = mime::decode_cache(*entries[0].structure);
+    REQUIRE(cached.ok());
+    auto direct = mime::parse_message(raw);
+    REQUIRE(direct.ok());
+    CHECK(*cached == *direct);  // what readers get is exactly a fresh parse
+    CHECK(cached->size == raw.size());
+    CHECK(cached->envelope.subject == std::optional<std::string>("structured"));
+    REQUIRE(cached->root.children.size() == 2);
+    CHECK(cached->root.children[1].subtype == "octet-stream");
+    // Copies share the stored structure.
+    auto other = *f.store->create_mailbox(f.alice.id, "Other");
+    Uid one[] = {1};
+    REQUIRE(f.store->copy_entries(f.alice_inbox.id, one, other.id).ok());
+    CHECK((*f.store->fetch_entries(other.id, all, {.with_structure = true}))[0].structure == entries[0].structure);
+    // An appended message is parsed too.
+    auto a = f.store->append(other.id, raw, 0, {}, at(2));
+    REQUIRE(a.ok());
+    UidRange appended[] = {{a->uid, a->uid}};
+    auto fetched = *f.store->fetch_entries(other.id, appended, {.with_structure = true});
+    REQUIRE(fetched.size() == 1);
+    REQUIRE(fetched[0].structure.has_value());
+    CHECK(*mime::decode_cache(*fetched[0].structure) == *direct);
+}
+
 TEST_CASE("fetch_entries: ranges, reversed ranges, overlaps, '*'") {
     Fixture f;
     for (int i = 0; i < 10; ++i) f.deliver_to_alice("m" + std::to_string(i));
@@ -474,6 +525,19 @@ TEST_CASE("change notification: a destroyed subscription is never called again")
     CHECK(calls.load() == 0);
 }
 
+TEST_CASE("change notification: a subscription may outlive its store") {
+    TempDir dir;
+    auto store = open_test_store(dir.file("mail.db"));
+    auto sub = store->subscribe(0, [](const MailboxChange&) {});
+    REQUIRE(sub.ok());
+    store.reset();  // a daemon tearing down in the "wrong" order
+    sub->reset();   // must not touch the destroyed store
+    int sockets = 0;  // the closed store took its socket away
+    for (const auto& e : std::filesystem::directory_iterator(dir.file("mail.db.notify")))
+        sockets += e.path().extension() == ".sock";
+    CHECK(sockets == 0);
+}
+
 TEST_CASE("change format: parse is the inverse of format and refuses junk") {
     MailboxChange c{ChangeKind::expunged, 12, 34, 56};
     auto parsed = ChangeNotifier::parse(ChangeNotifier::format(c));
@@ -485,7 +549,10 @@ TEST_CASE("change format: parse is the inverse of format and refuses junk") {
     for (const char* junk : {"", "appended", "appended user=1 mailbox=2", "bogus user=1 mailbox=2 modseq=3",
                              "appended user=-1 mailbox=2 modseq=3", "appended user=1 mailbox=2 modseq=3 extra",
                              "appended user=1x mailbox=2 modseq=3", "appended usr=1 mailbox=2 modseq=3",
-                             "appended user=99999999999999999999999 mailbox=2 modseq=3"})
+                             "appended user=99999999999999999999999 mailbox=2 modseq=3",
+                             "appended user=01 mailbox=2 modseq=3", "appended user=-0 mailbox=2 modseq=3",
+                             "appended user=+1 mailbox=2 modseq=3", "appended user=1 mailbox=2 modseq=3\n",
+                             "appended  user=1 mailbox=2 modseq=3"})
         CHECK_MESSAGE(!ChangeNotifier::parse(junk).has_value(), junk);
 }
 
