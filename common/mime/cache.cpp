@@ -21,6 +21,8 @@ constexpr std::uint8_t kVersion = 1;
 // Deeper than any tree parse_message builds with sane limits (ParseLimits::max_depth is 100
 // by default; each level is at most two nested parts here).
 constexpr std::size_t kMaxCacheDepth = 1024;
+// Each of the 20 fields Writer::part() writes takes at least one byte.
+constexpr std::size_t kMinPartBytes = 20;
 
 class Writer {
 public:
@@ -135,10 +137,11 @@ public:
         if (v > SIZE_MAX) ok_ = false;
         return ok_ ? static_cast<std::size_t>(v) : 0;
     }
-    // A count of items each taking at least one byte: never more than what is left.
-    std::size_t count() {
+    // A count of items each taking at least min_bytes of the blob: never more than what is
+    // left can hold, so a corrupt count cannot make us allocate much beyond the blob's size.
+    std::size_t count(std::size_t min_bytes) {
         std::size_t n = size();
-        if (n > remaining()) ok_ = false;
+        if (n > remaining() / min_bytes) ok_ = false;
         return ok_ ? n : 0;
     }
     std::string string() {
@@ -161,7 +164,7 @@ public:
         return string();
     }
     std::vector<Param> params() {
-        std::vector<Param> ps(count());
+        std::vector<Param> ps(count(2));  // two lengths
         for (Param& p : ps) {
             p.name = string();
             p.value = string();
@@ -170,7 +173,7 @@ public:
         return ps;
     }
     std::vector<Address> addresses() {
-        std::vector<Address> list(count());
+        std::vector<Address> list(count(1));  // the mask
         for (Address& a : list) {
             std::uint8_t mask = byte();
             if (mask > 15) ok_ = false;
@@ -230,12 +233,12 @@ public:
         p.encoding = optional();
         p.disposition = optional();
         p.disposition_params = params();
-        std::size_t languages = count();
+        std::size_t languages = count(1);
         for (std::size_t i = 0; i < languages && ok_; ++i) p.language.push_back(string());
         p.location = optional();
         p.md5 = optional();
         if (flag()) p.envelope = envelope();
-        std::size_t children = count();
+        std::size_t children = count(kMinPartBytes);
         if (!ok_) return;
         // A leaf has no children, an encapsulated message exactly one (with its envelope).
         if ((p.kind == PartKind::leaf && children != 0) ||
@@ -289,7 +292,7 @@ Result<ParsedMessage> decode_cache(std::string_view blob) {
     std::uint64_t degraded = r.number();
     if (degraded > UINT32_MAX) r.fail();
     m.degraded = static_cast<std::uint32_t>(degraded);
-    std::size_t headers = r.count();
+    std::size_t headers = r.count(4);  // two lengths, two numbers
     m.headers.reserve(headers);
     for (std::size_t i = 0; i < headers && r.ok(); ++i) {
         HeaderField f;

@@ -353,8 +353,8 @@ private:
             return true;
         };
         if (raw_.size() <= UINT32_MAX) {
-            // Only lines "--" token can be delimiters. They are indexed once per message by
-            // token, so each multipart visits just the lines naming its own boundary, not
+            // Only lines of the form "--" token can be delimiters. They are indexed once per
+            // message by token, so each multipart visits just the lines naming its boundary, not
             // every line of its parent again (nesting would multiply the work by the depth).
             const std::vector<DashLine>& index = dash_lines();
             // Close delimiters are indexed under the boundary itself; open delimiters of a
