@@ -184,6 +184,28 @@ TEST_CASE("address: obsolete syntax (RFC 5322 4.4)") {
     CHECK(literal.addresses[0].host == "[192.0.2.1]");
 }
 
+TEST_CASE("address: routes and partial addresses as in Dovecot's test-message-address.c") {
+    auto r1 = parse_address_list("<@route@route2:user@domain>");
+    REQUIRE(r1.addresses.size() == 1);
+    CHECK(r1.addresses[0] == addr(std::nullopt, "@route,@route2", "user", "domain"));
+    auto r2 = parse_address_list("hello <@route ,@route2:user@domain>");
+    REQUIRE(r2.addresses.size() == 1);
+    CHECK(r2.addresses[0] == addr("hello", "@route,@route2", "user", "domain"));
+    auto c = parse_address_list("user (hello)");
+    REQUIRE(c.addresses.size() == 1);
+    CHECK(c.addresses[0] == addr("hello", std::nullopt, "user", "MISSING_DOMAIN"));
+    auto n = parse_address_list("hello <user>");
+    REQUIRE(n.addresses.size() == 1);
+    CHECK(n.addresses[0] == addr("hello", std::nullopt, "user", "MISSING_DOMAIN"));
+    auto d = parse_address_list("@domain");
+    REQUIRE(d.addresses.size() == 1);
+    CHECK(d.addresses[0] == addr(std::nullopt, std::nullopt, "MISSING_MAILBOX", "domain"));
+    auto g = parse_address_list("group: user@domain , \n <user@domain>,foo bar <user@domain>;");
+    REQUIRE(g.addresses.size() == 5);
+    CHECK(g.addresses[3] == addr("foo bar", std::nullopt, "user", "domain"));
+    CHECK(g.addresses[4].is_group_end());
+}
+
 TEST_CASE("address: missing parts are filled as Dovecot does, junk is skipped") {
     auto l = parse_address_list("d");
     REQUIRE(l.addresses.size() == 1);
