@@ -7,6 +7,11 @@
 // boundaries, bare LF line ends, 8-bit headers, no body, unknown encodings, multipart
 // without boundary (a multipart with no parts). Over-deep containers and parts past
 // max_parts are degraded, never errors. Offsets and sizes are byte positions in `raw`.
+// Where RFC 2046 5.1.1 and Dovecot differ we follow the RFC: a delimiter line is the
+// boundary followed only by whitespace ("--bbx" is text), and the CRLF between an inner
+// close delimiter and an outer delimiter belongs to the outer one. A nested multipart that
+// reuses its parent's boundary is split by the parent (Dovecot lets the inner one win).
+// Thread-safe: no state outside the call.
 //
 // Implements RFC 2045 5 (Content-Type and parameters), 6 (Content-Transfer-Encoding),
 // 7-8 (Content-ID, Content-Description); RFC 2046 5.1 (multipart: boundary delimiter lines,

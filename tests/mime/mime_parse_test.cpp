@@ -197,6 +197,27 @@ TEST_CASE("multipart: an outer delimiter ends an unclosed inner multipart (RFC 2
     grind(v);
 }
 
+TEST_CASE("multipart: part headers cut short by the next delimiter (as Dovecot's parser)") {
+    // Offsets as Dovecot's test-message-parser.c expects them for the same shape.
+    std::string raw =
+        "Content-Type: multipart/mixed; boundary=\":foo\"\n\n--:foo\n--:foo\n"
+        "Content-Type: text/plain\n--:foo\nContent-Type: text/plain\r\n--:foo\n"
+        "Content-Type: text/html\n--:foo--\n";
+    ParsedMessage m = parse(raw);
+    CHECK(m.root.header_size == 48);
+    CHECK(m.root.body_size == 112);
+    CHECK(m.root.body_lines == 8);
+    REQUIRE(m.root.children.size() == 4);
+    const std::size_t offsets[] = {55, 62, 94, 127};
+    const std::size_t headers[] = {0, 24, 24, 23};
+    for (std::size_t i = 0; i < 4; ++i) {
+        INFO("part " << i + 1);
+        CHECK(m.root.children[i].header_offset == offsets[i]);
+        CHECK(m.root.children[i].header_size == headers[i]);
+        CHECK(m.root.children[i].body_size == 0);
+    }
+}
+
 TEST_CASE("multipart without boundary has no parts and shows one empty text/plain") {
     ParsedMessage m = parse(crlf("Content-Type: multipart/mixed\n\n--x\n\nx\n--x--\n"));
     CHECK(m.root.kind == PartKind::multipart);
