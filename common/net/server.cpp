@@ -320,6 +320,7 @@ void Server::add_listener(ListenerSpec spec) { impl_->listeners.push_back(Listen
 
 Status Server::bind() {
     for (auto& listener : impl_->listeners) {
+        if (listener.spec.addresses.empty()) continue;
         if (listener.spec.implicit_tls && !impl_->tls)
             return make_error(Errc::invalid_argument,
                               "listener " + listener.spec.role + " needs TLS but [tls] cert/key are not set");
