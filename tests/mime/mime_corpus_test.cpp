@@ -309,11 +309,11 @@ struct Corpus {
 
 const Corpus& corpus() {
     static const Corpus c = [] {
-        Corpus c;
-        c.oracle = load_oracle(read_file(corpus_dir() / "dovecot-fetch.json"));
-        for (const auto& [name, answer] : c.oracle)
-            c.messages[name] = read_file(corpus_dir() / (name + ".eml"));
-        return c;
+        Corpus loaded;
+        loaded.oracle = load_oracle(read_file(corpus_dir() / "dovecot-fetch.json"));
+        for (const auto& [name, answer] : loaded.oracle)
+            loaded.messages[name] = read_file(corpus_dir() / (name + ".eml"));
+        return loaded;
     }();
     return c;
 }
@@ -360,7 +360,9 @@ TEST_CASE("corpus: every message matches Dovecot's FETCH data, RFC exceptions as
     INFO("corpus at " << corpus_dir().string());
     REQUIRE(c.oracle.size() == 80);
     std::size_t matched = 0, byte_exact = 0;
-    for (const auto& [name, answer] : c.oracle) {
+    for (const auto& entry : c.oracle) {  // no structured binding: INFO captures it
+        const std::string& name = entry.first;
+        const std::string& answer = entry.second;
         INFO("message " << name);
         const std::string& raw = c.messages.at(name);
         REQUIRE(!raw.empty());
@@ -397,7 +399,9 @@ TEST_CASE("corpus: each RFC exception is still needed") {
 TEST_CASE("corpus: bare-LF copies parse to the same structure") {
     const Corpus& c = corpus();
     REQUIRE(c.oracle.size() == 80);
-    for (const auto& [name, raw] : c.messages) {
+    for (const auto& entry : c.messages) {
+        const std::string& name = entry.first;
+        const std::string& raw = entry.second;
         INFO("message " << name);
         std::string lf = to_bare_lf(raw);
         auto a = parse_message(raw);
@@ -412,7 +416,9 @@ TEST_CASE("corpus: bare-LF copies parse to the same structure") {
 TEST_CASE("corpus: every prefix of every message parses to a consistent tree") {
     const Corpus& c = corpus();
     REQUIRE(c.oracle.size() == 80);
-    for (const auto& [name, raw] : c.messages) {
+    for (const auto& entry : c.messages) {
+        const std::string& name = entry.first;
+        const std::string& raw = entry.second;
         INFO("message " << name);
         // Every byte for small messages, a stride for the large ones (bounded test time).
         std::size_t step = raw.size() > 4000 ? raw.size() / 997 + 1 : 1;
