@@ -211,6 +211,9 @@ std::size_t LineStream::fill() {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     throw CliError(ExitCode::connection, "timed out waiting for the server");
                 }
+                if (errno == ECONNRESET) {
+                    throw CliError(ExitCode::connection, "the server closed the connection (reset)");
+                }
                 throw CliError(ExitCode::connection, std::string("read failed: ") + std::strerror(errno));
             }
             if (n == 0) throw CliError(ExitCode::connection, "the server closed the connection");
@@ -266,6 +269,9 @@ void LineStream::write_all(std::string_view bytes) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     throw CliError(ExitCode::connection, "timed out sending to the server");
+                }
+                if (errno == EPIPE || errno == ECONNRESET) {
+                    throw CliError(ExitCode::connection, "the server closed the connection while mailcli was sending");
                 }
                 throw CliError(ExitCode::connection, std::string("write failed: ") + std::strerror(errno));
             }
