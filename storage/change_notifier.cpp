@@ -205,8 +205,16 @@ Status ChangeNotifier::start_listener() {
             listen_fd_ = -1;
         }
     }
+    auto db = sqlite::Connection::open(store_path_, sqlite::Connection::Mode::read_write, busy_timeout_);
+    std::int64_t data_version = -1;
+    if (db) {
+        auto v = db->query_int("PRAGMA data_version");
+        if (v) data_version = *v;
+    }
     listening_ = true;
-    thread_ = std::thread([this] { listen_loop(); });
+    thread_ = std::thread([this, db = std::move(db), data_version]() mutable {
+        listen_loop(std::move(db), data_version);
+    });
     return {};
 }
 
@@ -222,17 +230,15 @@ void ChangeNotifier::dispatch(const MailboxChange& change) {
     for (auto& callback : targets) callback(change);
 }
 
-void ChangeNotifier::listen_loop() {
+void ChangeNotifier::listen_loop(Result<sqlite::Connection> db, std::int64_t data_version) {
     registry_->listener_thread_id.store(std::this_thread::get_id());
-    auto db = sqlite::Connection::open(store_path_, sqlite::Connection::Mode::read_write, busy_timeout_);
-    std::int64_t data_version = -1;
     auto read_version = [&]() -> std::int64_t {
         if (!db) return -1;
         auto v = db->query_int("PRAGMA data_version");
         return v ? *v : -1;
     };
-    data_version = read_version();
     bool heard_datagram = false;
+    bool unannounced = false;
     auto last_poll = std::chrono::steady_clock::now();
     char buffer[kMaxDatagram + 1];
     for (;;) {
@@ -263,12 +269,15 @@ void ChangeNotifier::listen_loop() {
         }
         now = std::chrono::steady_clock::now();
         if (now - last_poll >= poll_interval_) {
+            // A change seen by data_version with no datagram is only suspect at first: its
+            // datagram may be microseconds behind the commit. If the next interval brings
+            // no datagram either, it was lost: report an unknown change.
             last_poll = now;
             std::int64_t v = read_version();
-            if (v != data_version) {
-                if (!heard_datagram && data_version != -1) dispatch(MailboxChange{});
-                data_version = v;
-            }
+            bool changed = v != data_version && data_version != -1;
+            data_version = v;
+            if (unannounced && !heard_datagram) dispatch(MailboxChange{});
+            unannounced = changed && !heard_datagram;
             heard_datagram = false;
         }
     }

@@ -7,7 +7,7 @@
 // process died) refuses the datagram and is removed. As a fallback for datagrams lost to a
 // full queue or an unusable directory, the listener polls PRAGMA data_version every
 // poll interval and reports ChangeKind::unknown when the store changed but no datagram
-// arrived.
+// arrived in that interval or the next.
 //
 // Must never: block the writer (sends are non-blocking, losses fall back to the poll);
 // run a callback after its subscription's destructor returned; start a thread in a process
@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/sqlite_db.h"
 #include "storage/store.h"
 
 namespace hikyaku::storage {
@@ -66,7 +67,9 @@ private:
     };
 
     Status start_listener();  // under registry_->mutex
-    void listen_loop();
+    // `db` and its data_version are read before subscribe() returns, so a change committed
+    // right after subscribing is never mistaken for the starting point.
+    void listen_loop(Result<sqlite::Connection> db, std::int64_t data_version);
     void dispatch(const MailboxChange& change);
 
     std::string store_path_;
