@@ -202,6 +202,12 @@ std::size_t LineStream::fill() {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     throw CliError(ExitCode::connection, "timed out waiting for the server");
                 }
+                if (err == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
+                    throw CliError(ExitCode::connection, "the server closed the connection (reset)");
+                }
+                if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+                    throw CliError(ExitCode::connection, "the server closed the connection");
+                }
                 throw CliError(ExitCode::connection, "TLS read failed: " + openssl_error());
             }
         } else {
