@@ -72,6 +72,23 @@ TEST_CASE("schema: a new store is at the current version; a newer one is refused
     CHECK(newer.error().message.find("upgrade hikyaku") != std::string::npos);
 }
 
+TEST_CASE("schema: an older store (here version 0, an empty database) is upgraded on open") {
+    TempDir dir;
+    std::string path = dir.file("old.db");
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db, "PRAGMA user_version=0; VACUUM;", nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    StoreOptions options = test_options(path);
+    options.create = false;  // a daemon opening an existing store
+    auto store = open_store(options);
+    REQUIRE(store.ok());
+    CHECK((*store)->stats()->schema_version >= 1);
+    CHECK((*store)->add_domain("example.com").ok());
+}
+
 TEST_CASE("schema: a file that is not a store is refused") {
     TempDir dir;
     std::string path = dir.file("junk.db");
