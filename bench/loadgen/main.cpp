@@ -38,7 +38,8 @@ idle      C connections log in over POP3 and stay idle, connection i as user i m
           before and after, and report memory per connection)
 wait-delivered  poll until --count N messages are visible, in --maildir DIR[,DIR...] (sum) or over
           POP3 STAT (--port, --user, --password, sum over users); --timeout SECONDS (120)
-fsync     4 KB write + fsync loop in a file in --dir D; --size BYTES (4096) --count MAX
+fsync     4 KB write + fsync loop in a file in --dir D (appending); --size BYTES (4096) --count MAX;
+          --overwrite: rewrite one block in place with fdatasync (what a recycled WAL does)
 mem       --pid PID[,PID...]: RSS/PSS now of these processes and their descendants
 )";
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   try {
-    bench::Args args(argc, argv, 2, {"json", "help"});
+    bench::Args args(argc, argv, 2, {"json", "help", "overwrite"});
     if (args.flag("help")) {
       std::cout << kUsage;
       return 0;

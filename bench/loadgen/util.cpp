@@ -238,6 +238,9 @@ int run_fsync(const Args& a, Report& r) {
   long long size = a.integer("size", 4096);
   long long max_count = a.integer("count", 1000000);
   long long wrap = a.integer("file-size", 64LL << 20);
+  // --overwrite: rewrite one block in place with fdatasync, as a recycled SQLite WAL does;
+  // default: append blocks with fsync, as a new queue file or Maildir file does.
+  bool overwrite = a.flag("overwrite");
   a.check_all_used();
   if (size <= 0 || size > (16 << 20)) throw UsageError("--size must be 1..16777216");
   std::string path = dir + "/hikyaku-bench-fsync.XXXXXX";
@@ -257,7 +260,8 @@ int run_fsync(const Args& a, Report& r) {
   int rc = 0;
   while (n < max_count && seconds_since(t0) < duration) {
     auto t1 = Clock::now();
-    if (pwrite(fd, block.data(), block.size(), off) != static_cast<ssize_t>(block.size()) || fsync(fd) != 0) {
+    if (pwrite(fd, block.data(), block.size(), overwrite ? 0 : off) != static_cast<ssize_t>(block.size()) ||
+        (overwrite ? fdatasync(fd) : fsync(fd)) != 0) {
       std::cerr << "fsync: write/fsync failed: " << std::strerror(errno) << "\n";
       rc = 1;
       break;
