@@ -93,9 +93,11 @@ private:
     // Reads a SASL response line; nullopt when the session must end.
     asio::awaitable<std::optional<std::string>> read_sasl_line();
     asio::awaitable<void> deliver(std::string& message);
+    bool after_tls_handshake();
     asio::awaitable<void> pause(std::chrono::milliseconds delay);
     bool end_on_read_status(net::ReadStatus status);
 
+    // Runs a store call on the blocking pool. Capture by reference only (see blocking_pool.h).
     template <class F>
     auto blocking(F f) {
         return pool_.run(std::move(f));
@@ -113,6 +115,7 @@ private:
     unsigned errors_ = 0;
     unsigned auth_failures_ = 0;
     bool done_ = false;
+    bool tls_requested_ = false;  // STARTTLS answered 220; upgrade once the reply is out
 
     // The transaction (RFC 5321 3.3).
     std::string sender_;  // canonical; empty for "<>"
@@ -128,7 +131,7 @@ private:
 const DispatchEntry dispatch_table[] = {
     {Verb::helo, any_state, &Session::on_helo},
     {Verb::ehlo, any_state, &Session::on_helo},
-    {Verb::mail, after_greeting, &Session::on_mail},
+    {Verb::mail, unsigned(State::greeted), &Session::on_mail},
     {Verb::rcpt, unsigned(State::mail) | unsigned(State::rcpt), &Session::on_rcpt},
     {Verb::data, unsigned(State::rcpt), &Session::on_data},
     {Verb::bdat, any_state, &Session::on_bdat},  // checks its state after reading the chunk
@@ -159,8 +162,9 @@ Reply Session::wrong_sequence(Verb verb) const {
     switch (verb) {
         case Verb::rcpt: return Reply(503, EnhancedCode{5, 5, 1}, "Error: need MAIL command");
         case Verb::data:
+        case Verb::bdat:
             return Reply(503, EnhancedCode{5, 5, 1},
-                         state_ == State::mail ? "Error: no valid recipients" : "Error: need RCPT command");
+                         state_ == State::mail ? "Error: need RCPT command" : "Error: need MAIL command");
         default: return Reply(503, EnhancedCode{5, 5, 1}, "Error: bad sequence of commands");
     }
 }
@@ -251,6 +255,15 @@ asio::awaitable<void> Session::run() {
             spdlog::info("{} too many errors ({}), closing", conn_->log_prefix(), errors_);
             break;
         }
+        if (tls_requested_) {
+            // Inline rather than in a helper coroutine: see upgrade_to_tls().
+            tls_requested_ = false;
+            if (!co_await flush()) co_return;
+            conn_->set_timeout(std::chrono::seconds(60));
+            bool secured = co_await conn_->start_tls();
+            if (!secured || !after_tls_handshake()) co_return;
+            continue;
+        }
         // PIPELINING (RFC 2920 3.2): answer a batch once the client's input is drained.
         if (!conn_->has_buffered_input() || done_)
             if (!co_await flush()) co_return;
@@ -297,7 +310,7 @@ asio::awaitable<void> Session::on_mail(const Command& c) {
     std::string sender = mail.reverse_path.is_null() ? std::string() : mail.reverse_path.mailbox->canonical();
     if (user_) {
         auto user_id = user_->id;
-        auto owned = co_await blocking([this, user_id] { return store_.addresses_of(user_id); });
+        auto owned = co_await blocking([this, &user_id] { return store_.addresses_of(user_id); });
         if (!owned) {
             reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
             co_return;
@@ -316,17 +329,26 @@ asio::awaitable<void> Session::on_mail(const Command& c) {
 
 asio::awaitable<void> Session::on_rcpt(const Command& c) {
     const text::Mailbox& mailbox = *c.rcpt()->forward_path.mailbox;
-    if (recipients_.size() >= s_.max_recipients) {
+    if (recipient_addresses_.size() >= s_.max_recipients) {
         // RFC 5321 4.5.3.1.10: 452 and the client sends the rest in another transaction.
         reply(Reply(452, EnhancedCode{4, 5, 3}, "Error: too many recipients"));
         co_return;
     }
-    // RFC 5321 4.5.1: <Postmaster> without a domain must be accepted.
-    std::string address = mailbox.is_bare_postmaster() ? "postmaster@" + s_.hostname : mailbox.canonical();
+    std::string address = mailbox.canonical();
+    if (mailbox.is_bare_postmaster()) {
+        // RFC 5321 4.5.1: <Postmaster> without a domain must be accepted: it is the
+        // postmaster of our host name if that is a local domain, else of the first domain.
+        auto domains = co_await blocking([this] { return store_.list_domains(); });
+        std::string domain = s_.hostname;
+        if (domains && !domains->empty() &&
+            std::find(domains->begin(), domains->end(), text::ascii_lowercase(s_.hostname)) == domains->end())
+            domain = domains->front();
+        address = "postmaster@" + domain;
+    }
     std::string domain = address.substr(address.rfind('@') + 1);
     bool local = false;
     if (mailbox.domain_kind == text::DomainKind::name) {
-        auto is_local = co_await blocking([this, domain] { return store_.is_local_domain(domain); });
+        auto is_local = co_await blocking([this, &domain] { return store_.is_local_domain(domain); });
         if (!is_local) {
             reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
             co_return;
@@ -338,12 +360,12 @@ asio::awaitable<void> Session::on_rcpt(const Command& c) {
         reply(relay_refused(facts(), address));
         co_return;
     }
-    auto users = co_await blocking([this, address] { return store_.resolve_recipient(address); });
+    auto users = co_await blocking([this, &address] { return store_.resolve_recipient(address); });
     if (!users) {
-        if (users.error().code == Errc::not_found)
+        // A valid RFC 5321 path that no local user can have (a quoted "@", a '%') is as
+        // unknown as any other name.
+        if (users.error().code == Errc::not_found || users.error().code == Errc::invalid_argument)
             reply(Reply(550, EnhancedCode{5, 1, 1}, "<" + address + ">: Recipient address rejected: User unknown"));
-        else if (users.error().code == Errc::invalid_argument)
-            reply(Reply(501, EnhancedCode{5, 1, 3}, "<" + address + ">: Bad recipient address syntax"));
         else
             reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
         co_return;
@@ -439,7 +461,7 @@ asio::awaitable<void> Session::on_bdat(const Command& c) {
     }
     if (!usable) {
         bdat_.reset();
-        reply(wrong_sequence(Verb::data));
+        reply(wrong_sequence(Verb::bdat));
         co_return;
     }
     switch (status) {
@@ -497,7 +519,7 @@ asio::awaitable<void> Session::deliver(std::string& message) {
     }
     message.insert(0, headers);
     auto internal_date = std::chrono::time_point_cast<std::chrono::seconds>(now);
-    auto receipt = co_await blocking([this, &message, internal_date] {
+    auto receipt = co_await blocking([this, &message, &internal_date] {
         return store_.deliver(message, recipients_, storage::TimePoint(internal_date.time_since_epoch()));
     });
     std::string to;
@@ -566,15 +588,15 @@ asio::awaitable<void> Session::on_starttls(const Command&) {
         co_return;
     }
     reply(Reply(220, EnhancedCode{2, 0, 0}, "Ready to start TLS"));
-    if (!co_await flush()) {
-        done_ = true;
-        co_return;
-    }
-    conn_->set_timeout(std::chrono::seconds(60));
-    if (!co_await conn_->start_tls()) {
+    // The handshake itself runs in run(), after this reply is flushed.
+    tls_requested_ = true;
+    co_return;
+}
+
+bool Session::after_tls_handshake() {
+    if (!conn_->is_tls()) {
         spdlog::info("{} STARTTLS handshake failed", conn_->log_prefix());
-        done_ = true;
-        co_return;
+        return false;
     }
     if (conn_->discarded_after_starttls() > 0)
         spdlog::warn("{} discarded {} octets pipelined after STARTTLS", conn_->log_prefix(),
@@ -587,6 +609,7 @@ asio::awaitable<void> Session::on_starttls(const Command&) {
     helo_.clear();
     esmtp_ = false;
     user_.reset();
+    return true;
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_sasl_line() {
@@ -664,7 +687,7 @@ asio::awaitable<void> Session::on_auth(const Command& c) {
         password = std::get<std::string>(pass);
     }
     bool authz_ok = authzid.empty() || text::ascii_lowercase(authzid) == text::ascii_lowercase(authcid);
-    auto user = co_await blocking([this, authcid, password] { return store_.authenticate(authcid, password); });
+    auto user = co_await blocking([this, &authcid, &password] { return store_.authenticate(authcid, password); });
     if (!user || !authz_ok) {
         ++auth_failures_;
         spdlog::warn("{} authentication failed user={} mechanism={}", conn_->log_prefix(), printable(authcid, 64),

@@ -49,10 +49,12 @@ CREATE TABLE users(
 );
 CREATE INDEX users_domain ON users(domain_id);
 
+-- The primary-key columns come first: SQLite 3.40's integrity_check misreads a NOT NULL
+-- column that sits between the key columns of a WITHOUT ROWID table ("NULL value in").
 CREATE TABLE aliases(
     address   TEXT NOT NULL,
-    domain_id INTEGER NOT NULL REFERENCES domains(id),
     user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    domain_id INTEGER NOT NULL REFERENCES domains(id),
     PRIMARY KEY(address, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX aliases_user ON aliases(user_id);

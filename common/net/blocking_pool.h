@@ -5,6 +5,13 @@
 // one of the pool's threads, and the session resumes on its own worker afterwards. The pool
 // is bounded in threads ([server] blocking_threads); extra jobs queue.
 // Must never: run a job on a worker thread, let a job's exception escape into the pool.
+//
+// Capture by reference in the lambda you pass: `co_await pool.run([&] { return f(name); })`.
+// The calling coroutine's frame outlives the call, so references are safe. Do NOT capture a
+// std::string (or anything with a non-trivial copy) by value in a lambda written inside the
+// co_await expression: g++ 12 relocates such closure temporaries in the coroutine frame
+// bitwise, and the string's destructor then frees a frame address (seen as an ASan
+// "bad-free" in smtpd; GCC coroutine temporaries bug).
 #pragma once
 
 #include <boost/asio/async_result.hpp>

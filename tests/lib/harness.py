@@ -121,7 +121,9 @@ class Process:
 class Store:
     """A temporary directory with a config file and a store initialized by mailctl."""
 
-    def __init__(self, extra_config="", domains=("example.test",), users=(("alice@example.test", "alice-pw"),)):
+    def __init__(self, extra_config="", domains=("example.test",), users=(("alice@example.test", "alice-pw"),),
+                 storage_extra=""):
+        self.storage_extra = storage_extra
         self.dir = tempfile.mkdtemp(prefix="hikyaku-test-")
         self.db = os.path.join(self.dir, "store.db")
         self.config = os.path.join(self.dir, "hikyaku.toml")
@@ -140,8 +142,8 @@ class Store:
                 self.mailctl("user", "add", address, "--password-stdin", stdin=password + "\n")
 
     def write_config(self, extra):
-        base = ('[storage]\npath = "%s"\n[tls]\ncert = "%s"\nkey = "%s"\n[log]\nlevel = "debug"\n'
-                % (self.db, self.cert, self.key))
+        base = ('[storage]\npath = "%s"\n%s[tls]\ncert = "%s"\nkey = "%s"\n[log]\nlevel = "debug"\n'
+                % (self.db, self.storage_extra, self.cert, self.key))
         with open(self.config, "w") as f:
             f.write(base + extra)
 
@@ -194,14 +196,15 @@ class LineClient:
         self.sock.close()
 
 
-def run_transcript(client, script, name="transcript"):
-    """Runs a transcript (see the module comment). Raises AssertionError with the line."""
+def run_transcript(client, script, name="transcript", directive=None):
+    """Runs a transcript (see the module comment). Raises AssertionError with the line.
+    Lines starting with "! " go to directive(client, words, where) (test-specific checks)."""
     for number, raw in enumerate(script.splitlines(), 1):
         line = raw.rstrip("\n")
         if not line.strip() or line.startswith("#"):
             continue
         where = "%s:%d: %s" % (name, number, line)
-        if line.startswith("C: "):
+        if line.startswith("C: ") or line == "C:":
             client.send(line[3:] + "\r\n")
         elif line.startswith("C+ "):
             client.send(line[3:].encode("latin-1").decode("unicode_escape").encode("latin-1"))
@@ -218,6 +221,8 @@ def run_transcript(client, script, name="transcript"):
                 if not rx.search(got):
                     client.buffer = (got + "\r\n").encode() + client.buffer
                     break
+        elif line.startswith("! ") and directive:
+            directive(client, line[2:], where)
         elif line.strip() == "CLOSED":
             assert client.closed(), "%s\n   the connection is still open" % where
         else:
@@ -229,3 +234,52 @@ def check(condition, message):
         print("FAIL:", message)
         sys.exit(1)
     print("ok:", message)
+
+
+class StoreTool:
+    """Reads what a store holds (tests/lib/store_tool.cpp), independent of its schema."""
+
+    def __init__(self, store):
+        self.store = store
+        self.path = os.path.join(binary_dir(), "tests", "lib", "store-tool")
+
+    def run(self, *args, stdin=None):
+        r = subprocess.run([self.path, self.store.db] + list(args), input=stdin, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("store-tool %s: %s" % (" ".join(args), r.stderr.decode()))
+        return r.stdout
+
+    def count(self, address):
+        return int(self.run("count", address))
+
+    def messages(self, address):
+        import base64
+        import json
+        out = []
+        for line in self.run("dump", address).decode().splitlines():
+            entry = json.loads(line)
+            entry["raw"] = base64.b64decode(entry["raw"])
+            out.append(entry)
+        return out
+
+    def deliver(self, raw, *addresses):
+        return self.run("deliver", *addresses, stdin=raw)
+
+    def integrity(self):
+        return self.run("integrity").decode().strip()
+
+
+def strip_trace_headers(raw):
+    """The message as the client sent it: drops the Return-Path and Received fields (and
+    their folded lines) that hikyaku prepends at the top."""
+    lines = raw.split(b"\r\n")
+    i = 0
+    while i < len(lines):
+        name = lines[i].split(b":", 1)[0].lower()
+        if name in (b"return-path", b"received"):
+            i += 1
+            while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
+                i += 1
+            continue
+        break
+    return b"\r\n".join(lines[i:])
