@@ -6,11 +6,12 @@
 
 namespace hikyaku::smtp {
 
-std::string printable(std::string_view s, std::size_t max_length) {
+std::string printable(std::string_view s, std::size_t max_length, bool keep_utf8) {
     std::string out;
     for (unsigned char c : s) {
         if (out.size() >= max_length) break;
-        out += (c >= 0x21 && c <= 0x7e && c != '(' && c != ')' && c != '\\') ? static_cast<char>(c) : '?';
+        bool ok = (c >= 0x21 && c <= 0x7e && c != '(' && c != ')' && c != '\\') || (keep_utf8 && c >= 0x80);
+        out += ok ? static_cast<char>(c) : '?';
     }
     return out;
 }
@@ -42,13 +43,13 @@ std::string received_header(const ReceivedInfo& info) {
         h += "\r\n\t(version=" + printable(info.tls_version, 32) + " cipher=" + printable(info.tls_cipher, 64) + ")";
     if (!info.authenticated.empty()) h += "\r\n\t(authenticated as " + printable(info.authenticated) + ")";
     h += "\r\n\tid " + printable(info.id, 64);
-    if (info.single_recipient) h += "\r\n\tfor <" + printable(*info.single_recipient) + ">";
+    if (info.single_recipient) h += "\r\n\tfor <" + printable(*info.single_recipient, 255, true) + ">";
     h += ";\r\n\t" + rfc5322_date(info.when) + "\r\n";
     return h;
 }
 
 std::string return_path_header(std::string_view sender) {
-    return "Return-Path: <" + printable(sender) + ">\r\n";
+    return "Return-Path: <" + printable(sender, 255, true) + ">\r\n";
 }
 
 bool has_header_field(std::string_view message, std::string_view name) {

@@ -37,7 +37,9 @@ std::string return_path_header(std::string_view sender);
 std::string rfc5322_date(std::chrono::system_clock::time_point when);
 // True if the message's header block (up to the first empty line) has a field `name`.
 bool has_header_field(std::string_view message, std::string_view name);
-// Makes a printable-ASCII, single-line version of a client-supplied string.
-std::string printable(std::string_view s, std::size_t max_length = 255);
+// Makes a printable, single-line version of a client-supplied string: control octets and
+// comment delimiters become '?'; octets >= 0x80 are kept only with keep_utf8 (SMTPUTF8
+// addresses, already validated as UTF-8 by the parser; RFC 6532 allows them in headers).
+std::string printable(std::string_view s, std::size_t max_length = 255, bool keep_utf8 = false);
 
 }  // namespace hikyaku::smtp

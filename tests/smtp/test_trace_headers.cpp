@@ -72,3 +72,9 @@ TEST_CASE("policy: AUTH only on submission ports, plaintext only over TLS or loo
     CHECK(relay_refused(authed, "x@y").lines[0] == "<x@y>: Relaying is not configured on this server");
     CHECK(relay_refused(inbound, "x@y").code == 554);
 }
+
+TEST_CASE("SMTPUTF8 addresses keep their UTF-8 in trace headers; control octets never pass") {
+    CHECK(return_path_header("jos\xc3\xa9@remote.example") == "Return-Path: <jos\xc3\xa9@remote.example>\r\n");
+    CHECK(printable("jos\xc3\xa9") == "jos??");
+    CHECK(printable("a\r\n\xc3\xa9", 255, true) == "a??\xc3\xa9");
+}
