@@ -111,7 +111,7 @@ void walk(Walk& w, const Part& p, std::size_t depth) {
 AttachmentInfo info_of(std::string_view raw, const Part& p, std::size_t* decoded_size) {
     AttachmentInfo info;
     info.filename = terminal_safe(part_filename(p));
-    info.content_type = lower(p.type + "/" + p.subtype);
+    info.content_type = terminal_safe(lower(p.type + "/" + p.subtype));
     std::string data = mime::decode_body(raw, p);
     info.size = data.size();
     if (decoded_size) *decoded_size = data.size();
