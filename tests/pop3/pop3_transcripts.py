@@ -11,6 +11,7 @@ Besides the harness's C:/C+/S:/S~/S*/CLOSED lines, a transcript may hold:
     #! config KEY = VALUE    a line added to [pop3d] (for example autologout = 1)
     #! expect-inbox N        after the session and the daemon's stop: INBOX holds N messages
     #! expect-seeded N...    ...and they are these seeded messages (1-based), in this order
+    #! expect-log REGEX      pop3d's log (debug level) matches REGEX somewhere
     TLS                      a line of its own: the client starts TLS here (after STLS)
 In S: and S~ lines, {size:N} is the size of seeded message N, {total} the sum of all seeded
 sizes, {uidl:N} the UIDL of seeded message N (derived from the store's UIDVALIDITY and UID).
@@ -47,7 +48,7 @@ def run_one(pop3d, tool, path):
     name = os.path.basename(path)
     text = open(path).read()
     directives = [line[3:].split(None, 1) for line in text.splitlines() if line.startswith("#! ")]
-    seeds, role, config, expect_count, expect_seeded = [], "pop3", [], None, None
+    seeds, role, config, expect_count, expect_seeded, expect_log = [], "pop3", [], None, None, []
     for key, *rest in directives:
         arg = rest[0] if rest else ""
         if key == "seed":
@@ -58,6 +59,8 @@ def run_one(pop3d, tool, path):
             config.append(arg)
         elif key == "expect-inbox":
             expect_count = int(arg)
+        elif key == "expect-log":
+            expect_log.append(arg)
         elif key == "expect-seeded":
             expect_seeded = [int(x) for x in arg.split()]
         else:
@@ -109,6 +112,9 @@ def run_one(pop3d, tool, path):
     assert code == 0, "%s: pop3d exited %s\n%s" % (name, code, daemon.output[-3000:])
     assert "ERROR" not in daemon.output and "runtime error" not in daemon.output, \
         "%s: sanitizer report\n%s" % (name, daemon.output[-3000:])
+    for pattern in expect_log:
+        assert re.search(pattern, daemon.output, re.M), "%s: no log line matches %r\n%s" % (
+            name, pattern, daemon.output[-3000:])
     after, _ = inbox(tool, store)
     if expect_count is not None:
         assert len(after) == expect_count, "%s: INBOX holds %d messages, expected %d" % (
