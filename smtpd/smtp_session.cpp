@@ -205,7 +205,10 @@ bool Session::end_on_read_status(net::ReadStatus status) {
 
 asio::awaitable<void> Session::run() {
     reply(Reply(220, std::nullopt, s_.hostname + " ESMTP hikyaku"));
-    if (!co_await flush()) co_return;
+    // Every co_await result goes into a variable first: g++ 12 miscompiles
+    // `if (!co_await ...)` in these coroutines (corrupt resume index, SIGILL).
+    bool sent = co_await flush();
+    if (!sent) co_return;
     CommandLimits limits;
     limits.max_line_length = s_.max_line_length;
     while (!done_) {
@@ -258,15 +261,18 @@ asio::awaitable<void> Session::run() {
         if (tls_requested_) {
             // Inline rather than in a helper coroutine: see upgrade_to_tls().
             tls_requested_ = false;
-            if (!co_await flush()) co_return;
+            sent = co_await flush();
+            if (!sent) co_return;
             conn_->set_timeout(std::chrono::seconds(60));
             bool secured = co_await conn_->start_tls();
             if (!secured || !after_tls_handshake()) co_return;
             continue;
         }
         // PIPELINING (RFC 2920 3.2): answer a batch once the client's input is drained.
-        if (!conn_->has_buffered_input() || done_)
-            if (!co_await flush()) co_return;
+        if (!conn_->has_buffered_input() || done_) {
+            sent = co_await flush();
+            if (!sent) co_return;
+        }
     }
     co_await flush();
 }
@@ -380,7 +386,8 @@ asio::awaitable<void> Session::on_rcpt(const Command& c) {
 
 asio::awaitable<void> Session::on_data(const Command&) {
     reply(Reply(354, std::nullopt, "End data with <CR><LF>.<CR><LF>"));
-    if (!co_await flush()) {
+    bool sent = co_await flush();
+    if (!sent) {
         done_ = true;
         co_return;
     }
@@ -613,7 +620,8 @@ bool Session::after_tls_handshake() {
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_sasl_line() {
-    if (!co_await flush()) co_return std::nullopt;
+    bool sent = co_await flush();
+    if (!sent) co_return std::nullopt;
     net::Line line = co_await conn_->read_line(sasl::kMaxResponseLength);
     if (line.status == net::ReadStatus::too_long) co_return std::string(sasl::kMaxResponseLength + 1, 'x');
     if (end_on_read_status(line.status)) {

@@ -21,7 +21,9 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
     conn->set_timeout(options.timeout);
     conn->write("+OK echo conn=" + std::to_string(conn->id()) + " worker=" + std::to_string(conn->worker()) +
                 "\r\n");
-    if (!co_await conn->flush()) co_return;
+    // co_await results go into variables: g++ 12 miscompiles `if (!co_await ...)`.
+    bool ok = co_await conn->flush();
+    if (!ok) co_return;
     for (;;) {
         net::Line line = co_await conn->read_line(options.max_line);
         switch (line.status) {
@@ -50,8 +52,10 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
                 conn->write("-ERR no TLS\r\n");
             } else {
                 conn->write("+OK begin TLS\r\n");
-                if (!co_await conn->flush()) co_return;
-                if (!co_await conn->start_tls()) co_return;
+                ok = co_await conn->flush();
+                if (!ok) co_return;
+                ok = co_await conn->start_tls();
+                if (!ok) co_return;
                 continue;
             }
         } else if (line.text == "TLS?") {
@@ -92,7 +96,10 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
         }
     reply:
         // Pipelining: answer a batch at once, once the client's input is drained.
-        if (!conn->has_buffered_input() && !co_await conn->flush()) co_return;
+        if (!conn->has_buffered_input()) {
+            ok = co_await conn->flush();
+            if (!ok) co_return;
+        }
     }
 }
 
