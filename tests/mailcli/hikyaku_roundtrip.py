@@ -43,9 +43,9 @@ fixed = ["--from", "Alice <alice@example.test>", "--to", "bob@example.test", "--
 dry = subprocess.run([MAILCLI, "--accounts", "/dev/null", "send", "--dry-run"] + fixed, input=body,
                      capture_output=True, timeout=60)
 check(dry.returncode == 0, "dry run")
-# Plaintext AUTH from loopback (DESIGN: accepted there); STARTTLS is covered against aiosmtpd.
-r = mailcli(["send"] + fixed, body, "alice@example.test", "alice-pw", smtp_ports["submission"], tls="none")
-check(r.returncode == 0, "send through submission with AUTH (%r)" % r.stderr[-1500:])
+# Submission with STARTTLS (verified with --ca) and AUTH.
+r = mailcli(["send"] + fixed, body, "alice@example.test", "alice-pw", smtp_ports["submission"], tls="starttls")
+check(r.returncode == 0, "send through submission with STARTTLS and AUTH (%r)" % r.stderr[-1500:])
 r = mailcli(["send", "--from", "carol@elsewhere.test", "--to", "bob@example.test", "--subject", "inbound"],
             b"from outside\n", None, port=smtp_ports["smtp"], tls="none")
 check(r.returncode == 0, "send to the inbound port without AUTH (%r)" % r.stderr[-500:])
@@ -53,9 +53,8 @@ r = mailcli(["send", "--from", "alice@example.test", "--to", "bob@example.test",
             "alice@example.test", "wrong", smtp_ports["submission"], tls="none")
 check(r.returncode == 5, "a wrong password at submission: exit 5 (%d %r)" % (r.returncode, r.stderr))
 
-# POP3 over plaintext from loopback and over implicit TLS (pop3s) verified with --ca.
-# (STLS/STARTTLS upgrades are covered against Dovecot and aiosmtpd.)
-r = mailcli(["--json", "pop", "list"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"], tls="none")
+# POP3 with STLS, over plaintext from loopback, and over implicit TLS (pop3s), verified with --ca.
+r = mailcli(["--json", "pop", "list"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"], tls="starttls")
 check(r.returncode == 0, "pop list (%r)" % r.stderr[-500:])
 listing = json.loads(r.stdout)
 check([m["subject"] for m in listing] == ["über hikyaku", "inbound"], "both messages listed (%r)" % listing)
