@@ -164,6 +164,31 @@ out = r.stdout.decode()
 check(r.returncode == 0 and out.startswith("220 mx.example.test ESMTP") and "221 2.0.0 Bye" in out, "--inetd session")
 check(tool.count("bob@example.test") == before + 1, "--inetd delivered")
 
+# --- the store cannot commit: 451 4.3.0 and nothing half-stored ------------------------------
+# Another process holds the database's write lock for longer than the store waits for it
+# (busy_timeout, 30 s); the delivery must fail as a temporary error, and leave nothing.
+import sqlite3  # noqa: E402
+locker = sqlite3.connect(store.db, timeout=1, isolation_level=None)
+before_alice, before_bob = tool.count("alice@example.test"), tool.count("bob@example.test")
+c = LineClient(ports["smtp"], timeout=90)
+greet(c)
+c.send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
+for _ in range(3):
+    c.line()
+locker.execute("BEGIN EXCLUSIVE")
+c.send("DATA\r\n")
+c.line()
+c.send("Subject: locked out\r\n\r\nx\r\n.\r\n")
+reply = c.line()
+locker.execute("ROLLBACK")
+locker.close()
+check(reply == "451 4.3.0 Error: temporary local problem, try again later", "store failure: %s" % reply)
+check(tool.count("alice@example.test") == before_alice and tool.count("bob@example.test") == before_bob,
+      "store failure: nothing stored for any recipient")
+c.send("NOOP\r\n")
+check(c.line() == "250 2.0.0 Ok", "the session goes on after a store failure")
+c.close()
+
 check(tool.integrity() == "ok", "store integrity after all of it")
 check(daemon.stop() == 0, "smtpd stops cleanly on SIGTERM")
 if failures:
