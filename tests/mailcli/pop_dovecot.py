@@ -24,8 +24,9 @@ from harness import Process, check, free_port  # noqa: E402
 MAILCLI = sys.argv[1]
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 if not os.path.exists(DOVECOT):
-    print("SKIP: dovecot is not installed (scripts/install-deps.sh test)")
-    sys.exit(77)
+    # A missing peer is a broken install, not a reason to pass quietly.
+    print("FAIL: dovecot is not installed; run scripts/install-deps.sh test")
+    sys.exit(1)
 
 tmp = tempfile.mkdtemp(prefix="mailcli-dovecot-")
 os.chmod(tmp, 0o755)
