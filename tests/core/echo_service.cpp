@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     unsigned timeout_ms = 30000;
     std::size_t max_line = 1000;
     bool strict = false, inetd = false;
+    std::string user;
     app.add_option("--listen", listen);
     app.add_option("--listen-tls", listen_tls);
     app.add_option("--model", model);
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", level);
     app.add_flag("--strict-crlf", strict);
     app.add_flag("--inetd", inetd);
+    app.add_option("--user", user, "drop to this user after binding (when root)");
     CLI11_PARSE(app, argc, argv);
 
     LogConfig log;
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
     options.max_connections = max_connections;
     options.max_connections_per_ip = max_per_ip;
     options.shutdown_grace = std::chrono::seconds(grace);
+    options.user = user;
     net::Server server(options, tls);
 
     test::EchoOptions echo{max_line, strict, std::chrono::milliseconds(timeout_ms)};
@@ -70,6 +73,10 @@ int main(int argc, char** argv) {
     if (!listen_tls.empty())
         server.add_listener({"echo-tls", to_addresses(listen_tls), true, "-ERR too many connections\r\n", handler});
     if (auto status = server.bind(); !status) {
+        std::cerr << status.error().message << "\n";
+        return 1;
+    }
+    if (auto status = server.drop_privileges(); !status) {
         std::cerr << status.error().message << "\n";
         return 1;
     }

@@ -59,6 +59,27 @@ check(c.line() == "+OK ping", "inetd over a socket: echo")
 check(c.line() == "+OK bye", "inetd over a socket: bye")
 check(proc.wait(10) == 0, "inetd process exits after its one session")
 
+# --- started as root with a user: binds first, then serves as that user ---------------------
+if os.geteuid() == 0:
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    p = Process([echo, "--listen", "127.0.0.1:0", "--user", "nobody"])
+    port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
+    p.wait_for(r"dropped privileges to user=nobody")
+    with open("/proc/%d/status" % p.proc.pid) as f:
+        uids = [line.split()[1:] for line in f if line.startswith(("Uid:", "Gid:"))]
+    check(all(int(u) == nobody.pw_uid for u in uids[0]) and all(int(g) == nobody.pw_gid for g in uids[1]),
+          "real, effective, saved and fs uid/gid are nobody's after binding: %r" % uids)
+    c = LineClient(port)
+    check(c.line().startswith("+OK echo"), "serves after dropping privileges")
+    c.close()
+    check(p.stop() == 0, "stopped")
+    r = subprocess.run([echo, "--listen", "127.0.0.1:0", "--user", "no-such-user-hikyaku"], capture_output=True,
+                       timeout=20)
+    check(r.returncode != 0 and b"does not exist" in r.stderr, "an unknown user refuses to start")
+else:
+    print("note: not root; privilege dropping is exercised when the tests run as root (CI)")
+
 # --- memory per idle connection -------------------------------------------------------------
 p = Process([echo, "--listen", "127.0.0.1:0", "--workers", "2", "--log-level", "warn"])
 port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
