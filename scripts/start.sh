@@ -52,7 +52,8 @@ echo "hikyaku is built in build/ and configured in $conf"
 if [[ ${#started[@]} -gt 0 ]]; then
   echo "running: ${started[*]} (logs in $var/log/, stop with scripts/stop.sh)"
   echo "  SMTP 127.0.0.1:2525 (inbound), 2587 (submission, STARTTLS), 2465 (submissions, TLS)"
-  echo "  POP3 127.0.0.1:2110 (STLS), 2995 (TLS); IMAP 127.0.0.1:2143, 2993"
+  echo "  POP3 127.0.0.1:2110 (STLS), 2995 (TLS)"
+  [[ " ${started[*]} " == *" imapd "* ]] && echo "  IMAP 127.0.0.1:2143 (STARTTLS), 2993 (TLS)"
 else
   echo "no daemon is built yet; nothing started"
 fi
