@@ -43,6 +43,8 @@ namespace {
 
 std::atomic<uint64_t> next_message_number{1};
 
+Reply bare_line_ending_refusal();
+
 // The states of RFC 5321's command sequence (4.1.4): a client must greet before MAIL,
 // MAIL opens a transaction, at least one accepted RCPT allows DATA or BDAT.
 enum class State : unsigned { fresh = 1, greeted = 2, mail = 4, rcpt = 8 };
@@ -93,6 +95,9 @@ private:
     // Reads a SASL response line; nullopt when the session must end.
     asio::awaitable<std::optional<std::string>> read_sasl_line();
     asio::awaitable<void> deliver(std::string& message);
+    DataLimits content_limits() const;
+    // The refusal for content that was read whole but must not be stored, if any.
+    std::optional<Reply> content_refusal(const DataStats& stats) const;
     bool after_tls_handshake();
     asio::awaitable<void> pause(std::chrono::milliseconds delay);
     bool end_on_read_status(net::ReadStatus status);
@@ -392,10 +397,7 @@ asio::awaitable<void> Session::on_data(const Command&) {
         co_return;
     }
     std::string message;
-    DataLimits limits;
-    limits.max_message_size = s_.max_message_size;
-    limits.bare_line_endings = s_.bare_linefeed == BareLinefeedPolicy::reject ? BareLineEndingPolicy::reject
-                                                                              : BareLineEndingPolicy::normalize;
+    DataLimits limits = content_limits();
     DataReader reader(message, limits);
     conn_->set_timeout(s_.data_timeout);  // RFC 5321 4.5.3.2.5: per data block
     for (;;) {
@@ -413,15 +415,13 @@ asio::awaitable<void> Session::on_data(const Command&) {
     }
     const DataStats& stats = reader.stats();
     DataStatus verdict = reader.status();
+    const std::optional<Reply> refusal = content_refusal(stats);
     if (verdict == DataStatus::too_big) {
         reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
     } else if (verdict == DataStatus::bare_line_ending) {
-        reply(Reply(554, EnhancedCode{5, 6, 0},
-                    "Error: bare <CR> or <LF> in message content; lines end with <CR><LF> (RFC 5321 2.3.8)"));
-    } else if (stats.nul) {
-        reply(Reply(554, EnhancedCode{5, 6, 0}, "Error: NUL octets are not allowed in message content"));
-    } else if (stats.eight_bit && body_ == BodyType::seven_bit && !smtputf8_) {
-        reply(Reply(554, EnhancedCode{5, 6, 0}, "Error: 8-bit message content needs MAIL BODY=8BITMIME (RFC 6152)"));
+        reply(bare_line_ending_refusal());
+    } else if (refusal) {
+        reply(*refusal);
     } else {
         co_await deliver(message);
     }
@@ -443,12 +443,8 @@ asio::awaitable<void> Session::on_bdat(const Command& c) {
     // The chunk is read whatever happens next, so the stream stays in step (RFC 3030 2).
     bool usable = state_ == State::rcpt;
     if (!bdat_) {
-        DataLimits limits;
-        limits.max_message_size = s_.max_message_size;
-        limits.bare_line_endings = s_.bare_linefeed == BareLinefeedPolicy::reject ? BareLineEndingPolicy::reject
-                                                                                  : BareLineEndingPolicy::normalize;
         bdat_message_.clear();
-        bdat_ = std::make_unique<BdatReader>(bdat_message_, limits);
+        bdat_ = std::make_unique<BdatReader>(bdat_message_, content_limits());
     }
     bdat_->begin_chunk(bdat.size, bdat.last);
     conn_->set_timeout(s_.data_timeout);
@@ -471,6 +467,7 @@ asio::awaitable<void> Session::on_bdat(const Command& c) {
         reply(wrong_sequence(Verb::bdat));
         co_return;
     }
+    const std::optional<Reply> refusal = content_refusal(bdat_->stats());
     switch (status) {
         case BdatStatus::chunk_done:
             reply(Reply(250, EnhancedCode{2, 0, 0}, std::to_string(bdat.size) + " octets received"));
@@ -478,24 +475,36 @@ asio::awaitable<void> Session::on_bdat(const Command& c) {
         case BdatStatus::too_big:
             reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
             break;
-        case BdatStatus::bare_line_ending:
-            reply(Reply(554, EnhancedCode{5, 6, 0},
-                        "Error: bare <CR> or <LF> in message content; lines end with <CR><LF> (RFC 5321 2.3.8)"));
-            break;
+        case BdatStatus::bare_line_ending: reply(bare_line_ending_refusal()); break;
         case BdatStatus::complete:
-            if (bdat_->stats().nul)
-                reply(Reply(554, EnhancedCode{5, 6, 0}, "Error: NUL octets are not allowed in message content"));
-            else if (bdat_->stats().eight_bit && body_ == BodyType::seven_bit && !smtputf8_)
-                reply(Reply(554, EnhancedCode{5, 6, 0},
-                            "Error: 8-bit message content needs MAIL BODY=8BITMIME (RFC 6152)"));
-            else
-                co_await deliver(bdat_message_);
+            if (refusal) reply(*refusal);
+            else co_await deliver(bdat_message_);
             break;
         case BdatStatus::need_more: break;
     }
     // An error ends the message: RFC 3030 3 says the rest of its chunks are refused too,
     // which the reset gives (no transaction: 503 for the next BDAT).
     reset_transaction();
+}
+
+Reply bare_line_ending_refusal() {
+    return Reply(554, EnhancedCode{5, 6, 0},
+                 "Error: bare <CR> or <LF> in message content; lines end with <CR><LF> (RFC 5321 2.3.8)");
+}
+
+DataLimits Session::content_limits() const {
+    DataLimits limits;
+    limits.max_message_size = s_.max_message_size;
+    limits.bare_line_endings = s_.bare_linefeed == BareLinefeedPolicy::reject ? BareLineEndingPolicy::reject
+                                                                              : BareLineEndingPolicy::normalize;
+    return limits;
+}
+
+std::optional<Reply> Session::content_refusal(const DataStats& stats) const {
+    if (stats.nul) return Reply(554, EnhancedCode{5, 6, 0}, "Error: NUL octets are not allowed in message content");
+    if (stats.eight_bit && body_ == BodyType::seven_bit && !smtputf8_)
+        return Reply(554, EnhancedCode{5, 6, 0}, "Error: 8-bit message content needs MAIL BODY=8BITMIME (RFC 6152)");
+    return std::nullopt;
 }
 
 asio::awaitable<void> Session::deliver(std::string& message) {

@@ -89,11 +89,8 @@ void Connection::close() {
 asio::awaitable<ReadStatus> Connection::read_more() {
     if (shutdown_requested_) co_return ReadStatus::shutdown;
     if (closed_) co_return ReadStatus::error;
-    if (in_start_ == in_.size()) {
-        in_start_ = 0;
-        if (in_.capacity() > keep_capacity) std::string().swap(in_);
-        else in_.clear();
-    } else if (in_start_ > keep_capacity) {
+    // consume() already released a drained buffer; compact one that is far ahead.
+    if (in_start_ > keep_capacity) {
         in_.erase(0, in_start_);
         in_start_ = 0;
     }
