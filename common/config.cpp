@@ -193,6 +193,8 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.integer("max_connections", config.server.max_connections, 1, 1000000);
         r.integer("max_connections_per_ip", config.server.max_connections_per_ip, 1, 1000000);
         r.integer("blocking_threads", config.server.blocking_threads, 1, 256);
+        r.choice("message_reads", config.server.message_reads,
+                 {{"worker", MessageReads::worker}, {"pool", MessageReads::pool}});
         r.seconds("shutdown_grace", config.server.shutdown_grace, 0, 3600);
         r.string("user", config.server.user);
         r.finish();

@@ -30,6 +30,7 @@ SessionSettings SessionSettings::from(const Config& config, Role role) {
     SessionSettings s;
     s.role = role;
     s.autologout = config.pop3d.autologout;
+    s.message_reads = config.server.message_reads;
     return s;
 }
 
@@ -633,10 +634,10 @@ asio::awaitable<void> Session::send_message(std::uint32_t number, const Maildrop
     const storage::MailboxId mailbox = maildrop_.mailbox;
     const storage::Uid uid = m.uid;
     const std::size_t chunk_size = s_.retr_chunk_size;
-    auto read_chunk = [&](std::uint64_t offset) {
-        return blocking([this, mailbox, uid, offset, chunk_size] {
-            return store_.read_message_chunk(mailbox, uid, offset, chunk_size);
-        });
+    // [server] message_reads: on this worker thread (from the page cache), or on the pool.
+    auto read_chunk = [&](std::uint64_t offset) -> asio::awaitable<Result<std::string>> {
+        if (s_.message_reads == MessageReads::worker) co_return store_.read_message_chunk(mailbox, uid, offset, chunk_size);
+        co_return co_await blocking([&] { return store_.read_message_chunk(mailbox, uid, offset, chunk_size); });
     };
     // The first chunk decides between +OK and -ERR; after +OK the only way out of a failure
     // is to close, since a multi-line response cannot be taken back.
@@ -656,18 +657,17 @@ asio::awaitable<void> Session::send_message(std::uint32_t number, const Maildrop
     std::optional<TopCutter> cutter;
     if (top_lines) cutter.emplace(*top_lines);
     DotStuffer stuffer;
-    std::string out;
     std::uint64_t offset = 0;
     for (;;) {
         std::string_view piece = *chunk;
         if (cutter) piece = piece.substr(0, cutter->take(piece));
+        std::string& out = conn_->pending_output_buffer();
+        out.reserve(out.size() + piece.size() + piece.size() / 32 + 5);
         stuffer.append(out, piece);
         offset += chunk->size();
         const bool last = chunk->size() < chunk_size || offset >= m.size || (cutter && cutter->done());
         if (last) break;
         // Send what we have before reading on, so a session holds about one chunk at a time.
-        conn_->write(out);
-        out.clear();
         const bool sent = co_await conn_->flush();
         if (!sent) {
             done_ = true;
@@ -682,8 +682,7 @@ asio::awaitable<void> Session::send_message(std::uint32_t number, const Maildrop
         }
         if (chunk->empty()) break;
     }
-    stuffer.finish(out);
-    conn_->write(out);
+    stuffer.finish(conn_->pending_output_buffer());
     if (!top_lines) ++retrieved_;
 }
 

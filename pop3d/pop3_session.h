@@ -36,6 +36,7 @@ struct SessionSettings {
     std::size_t max_argument_length = 254;  // storage::kMaxAddressLength
     unsigned max_bad_commands = 20;         // then "-ERR" and close (an abuse limit)
     std::size_t retr_chunk_size = 256 * 1024;  // RETR/TOP read the message in pieces this big
+    MessageReads message_reads = MessageReads::worker;  // [server] message_reads
 
     static SessionSettings from(const Config& config, Role role);
 };

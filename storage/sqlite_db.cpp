@@ -16,6 +16,8 @@ namespace hikyaku::storage::sqlite {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// The largest part of a store file each connection reads through a memory map (PRAGMA mmap_size).
+constexpr std::int64_t kMmapSize = std::int64_t{1} << 30;
 
 }  // namespace
 
@@ -167,6 +169,11 @@ Result<Connection> Connection::open(const std::string& path, Mode mode,
         if (auto s = c.exec("PRAGMA journal_mode=WAL"); !s) return s.error();
     }
     if (auto s = c.exec("PRAGMA synchronous=FULL"); !s) return s.error();
+    // Reads through a memory map instead of one pread per page: a 100 KB message spans ~25
+    // overflow pages, and the syscalls and copies were a third of POP3 RETR's CPU. Only reads
+    // use the map (SQLite writes through write(2) unless built with SQLITE_MMAP_READWRITE);
+    // pages still in the WAL are read as before. The size bounds address space, not memory.
+    if (auto s = c.exec("PRAGMA mmap_size=" + std::to_string(kMmapSize)); !s) return s.error();
     return c;
 }
 

@@ -65,6 +65,9 @@ public:
 
     // --- writing -----------------------------------------------------------------------
     void write(std::string_view bytes) { out_.append(bytes); }
+    // The pending output itself, for an encoder that appends in place (POP3 dot-stuffing of a
+    // message body) instead of building a copy to pass to write().
+    std::string& pending_output_buffer() { return out_; }
     std::size_t pending_output() const { return out_.size(); }
     // Sends everything queued; false if the client is gone or the deadline passed.
     asio::awaitable<bool> flush();

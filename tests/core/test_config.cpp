@@ -18,6 +18,7 @@ TEST_CASE("defaults when the file is empty") {
     CHECK(c->server.workers >= 1);
     CHECK(c->server.max_connections == 10000);
     CHECK(c->server.max_connections_per_ip == 100);
+    CHECK(c->server.message_reads == MessageReads::worker);
     CHECK(c->smtpd.max_recipients == 100);
     CHECK(c->smtpd.max_line_length == 512);
     CHECK(c->smtpd.bare_linefeed == BareLinefeedPolicy::reject);
@@ -44,6 +45,7 @@ workers = 3
 max_connections = 50
 max_connections_per_ip = 5
 blocking_threads = 2
+message_reads = "pool"
 shutdown_grace = 7
 user = "mail"
 [smtpd]
@@ -65,6 +67,7 @@ level = "debug"
     CHECK(c->server.model == ServerModel::iterative);
     CHECK(c->server.workers == 3);
     CHECK(c->server.shutdown_grace == std::chrono::seconds(7));
+    CHECK(c->server.message_reads == MessageReads::pool);
     REQUIRE(c->smtpd.listen.size() == 2);
     CHECK(c->smtpd.listen[0].host == "127.0.0.1");
     CHECK(c->smtpd.listen[0].port == 2525);
@@ -89,6 +92,8 @@ TEST_CASE("errors name the file, the line and the key") {
     CHECK(error_of("\n[servre]\n").find("bad.toml:2: unknown table or key 'servre'") == 0);
     CHECK(error_of("[server]\nmodel = \"forking\"\n") ==
           "bad.toml:2: key 'server.model': must be one of \"concurrent\", \"iterative\"");
+    CHECK(error_of("[server]\nmessage_reads = \"disk\"\n") ==
+          "bad.toml:2: key 'server.message_reads': must be one of \"worker\", \"pool\"");
     CHECK(error_of("[smtpd]\nlisten = \"127.0.0.1:25\"\n") ==
           "bad.toml:2: key 'smtpd.listen': expected a list of \"host:port\" strings");
     CHECK(error_of("[smtpd]\nlisten = [\"127.0.0.1\"]\n").find("bad.toml:2: key 'smtpd.listen': expected") == 0);

@@ -110,12 +110,17 @@ class Process:
             pass
         return self.proc.returncode
 
-    def rss_kib(self):
+    def rss_kib(self, field="VmRSS"):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def anon_rss_kib(self):
+        """Resident private memory (heap, stacks): the store's memory-mapped file pages,
+        which are page cache shared with every process and reclaimable, are left out."""
+        return self.rss_kib("RssAnon")
 
 
 class Store:

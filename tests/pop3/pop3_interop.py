@@ -278,7 +278,14 @@ daemon.signal(signal.SIGTERM)
 check(c.line() == "-ERR [SYS/TEMP] Server shutting down", "SIGTERM: the session hears why it ends")
 check(daemon.proc.wait(TIMEOUT) == 0, "SIGTERM: pop3d exits 0")
 check(inbox() == before, "SIGTERM after DELE: nothing deleted")
-daemon, ports = start()
+
+# --- [server] message_reads = "pool": the same bytes when bodies are read on the blocking pool ------
+daemon, ports = start('[server]\nmessage_reads = "pool"\n')
+c = poplib.POP3("127.0.0.1", ports["pop3"], timeout=TIMEOUT)
+poplib_check(c, "poplib, message bodies read on the pool")
+c.quit()
+check(daemon.stop() == 0, "pop3d with message_reads = pool stopped with exit status 0")
+daemon, ports = start('[server]\nmessage_reads = "worker"\n')
 
 # --- --inetd over pipes ------------------------------------------------------------------------
 r = subprocess.run([pop3d, "-c", store.config, "--inetd"], capture_output=True, timeout=TIMEOUT,
@@ -307,14 +314,14 @@ daemon = Process([pop3d, "-c", store.config], env=env)
 daemons.append(daemon)
 ports = daemon.wait_listening(["pop3", "pop3s"])
 c, reply = login(ports["pop3"])
-rss_before = daemon.rss_kib()
+rss_before = daemon.anon_rss_kib()
 peak = [rss_before]
 stop = threading.Event()
 
 
 def sample():
     while not stop.is_set():
-        peak[0] = max(peak[0], daemon.rss_kib())
+        peak[0] = max(peak[0], daemon.anon_rss_kib())
         time.sleep(0.02)
 
 
@@ -342,7 +349,9 @@ sampler.join()
 check(status == "+OK %d octets" % size, "50 MB RETR: status line announces %s, got %d octets" % (status, size))
 check(h.hexdigest() == digest, "50 MB RETR: byte for byte (sha256)")
 growth_mib = (peak[0] - rss_before) / 1024
-print("pop3d RSS growth during the 50 MB RETR: %.1f MiB" % growth_mib)
+# Anonymous memory only: the store is read through a memory map (storage/sqlite_db.cpp), so the
+# message's file pages show in VmRSS as page cache; what pop3d itself holds is RssAnon.
+print("pop3d private memory growth during the 50 MB RETR: %.1f MiB" % growth_mib)
 check(growth_mib < 25, "50 MB RETR: pop3d's memory grew by %.1f MiB, far below the message size" % growth_mib)
 c.send("QUIT\r\n")
 c.line()

@@ -3,6 +3,8 @@
 // bytes, and TOP excerpts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -97,6 +99,39 @@ TEST_CASE("streamed stuffing equals whole-body stuffing for every split and chun
     s.append(out, ".y\r\n");
     s.finish(out);
     CHECK(out == "x\r\n.\r\n..y\r\n.\r\n");
+}
+
+// The stuffing rule stated byte by byte (RFC 1939 3: a line that starts with "." gets one
+// more; a line starts after every LF), to check the vectorized stuffer against.
+std::string stuffed_reference(std::string_view body) {
+    std::string out;
+    bool line_start = true;
+    for (char c : body) {
+        if (line_start && c == '.') out += '.';
+        out += c;
+        line_start = c == '\n';
+    }
+    if (!body.empty() && !body.ends_with("\r\n")) out += "\r\n";
+    return out + ".\r\n";
+}
+
+TEST_CASE("stuffing matches the byte-by-byte rule on random bodies cut at random places") {
+    std::mt19937 random(20261126);
+    const char alphabet[] = {'.', '.', '\r', '\n', '\n', 'a'};
+    for (int round = 0; round < 2000; ++round) {
+        std::string body(random() % 200, ' ');
+        for (char& c : body) c = alphabet[random() % sizeof alphabet];
+        std::string out;
+        DotStuffer s;
+        for (std::size_t at = 0; at < body.size();) {
+            const std::size_t n = std::min<std::size_t>(body.size() - at, random() % 40);
+            s.append(out, std::string_view(body).substr(at, n));
+            at += n;
+        }
+        s.finish(out);
+        CAPTURE(body);
+        REQUIRE(out == stuffed_reference(body));
+    }
 }
 
 TEST_CASE("TOP excerpts") {
