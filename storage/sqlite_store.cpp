@@ -11,7 +11,6 @@
 #include "storage/sqlite_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -517,18 +516,6 @@ Blob structure_blob(const std::optional<std::string>& structure) {
     return Blob{*structure, false};
 }
 
-class FlockMaildropLock final : public MaildropLock {
-public:
-    explicit FlockMaildropLock(int fd) : fd_(fd) {}
-    ~FlockMaildropLock() override {
-        ::flock(fd_, LOCK_UN);
-        ::close(fd_);
-    }
-
-private:
-    int fd_;
-};
-
 }  // namespace
 
 // ---- reader pool ---------------------------------------------------------------------
@@ -606,8 +593,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreOptions& optio
     if (!migrated) return migrated.error();
 
     std::unique_ptr<SqliteStore> store(new SqliteStore(options));
-    store->locks_dir_ = options.path + ".locks";
-    ::mkdir(store->locks_dir_.c_str(), 0770);
+    std::string locks_dir = options.path + ".locks";
+    ::mkdir(locks_dir.c_str(), 0770);
+    store->maildrop_locks_ = std::make_unique<MaildropLocks>(locks_dir + "/maildrops.lock");
     store->notifier_ = std::make_unique<ChangeNotifier>(options.path, options.path + ".notify",
                                                         options.change_poll_interval, options.busy_timeout);
     ChangeNotifier* notifier = store->notifier_.get();
@@ -1039,16 +1027,7 @@ Result<DeliveryReceipt> SqliteStore::deliver(std::string_view raw, std::span<con
 Result<std::unique_ptr<MaildropLock>> SqliteStore::lock_maildrop(UserId user) {
     auto exists = HK_READ({ return existing_user(db, user); });
     if (!exists) return exists.error();
-    std::string path = locks_dir_ + "/user-" + std::to_string(user) + ".lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
-    if (fd < 0) return make_error(Errc::io_error, "cannot open maildrop lock " + path + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int err = errno;
-        ::close(fd);
-        if (err == EWOULDBLOCK) return make_error(Errc::busy, "maildrop of " + exists->user.address + " is already locked by another session");
-        return make_error(Errc::io_error, "cannot lock maildrop " + path + ": " + std::strerror(err));
-    }
-    return std::unique_ptr<MaildropLock>(std::make_unique<FlockMaildropLock>(fd));
+    return maildrop_locks_->lock(user, exists->user.address);
 }
 
 // ---- mailboxes -----------------------------------------------------------------------

@@ -2,8 +2,8 @@
 //
 // Threads: reads check out a connection from a pool and run in one read transaction each;
 // writes go as jobs to the GroupCommitWriter (one writer thread per open store), so
-// concurrent deliveries share commits. POP3 maildrop locks are flock()s on files in
-// "<store>.locks/". Change notification is ChangeNotifier.
+// concurrent deliveries share commits. POP3 maildrop locks are MaildropLocks (one
+// lock file per store, a record lock per user). Change notification is ChangeNotifier.
 //
 // Must never: hold a read transaction across calls (it would pin the WAL); write outside
 // the writer thread; hash passwords on the writer thread (argon2 costs tens of ms).
@@ -15,6 +15,7 @@
 
 #include "storage/change_notifier.h"
 #include "storage/group_commit.h"
+#include "storage/maildrop_locks.h"
 #include "storage/password.h"
 #include "storage/sqlite_db.h"
 #include "storage/store.h"
@@ -99,7 +100,7 @@ private:
     const std::string& dummy_hash();
 
     StoreOptions options_;
-    std::string locks_dir_;
+    std::unique_ptr<MaildropLocks> maildrop_locks_;  // "<store>.locks/maildrops.lock"
     std::unique_ptr<ChangeNotifier> notifier_;
     std::unique_ptr<GroupCommitWriter> writer_;
 

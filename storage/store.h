@@ -198,8 +198,10 @@ struct DeliveryReceipt {
 
 // ---- POP3 maildrop lock -------------------------------------------------------------
 
-// Held while a POP3 session owns a maildrop (RFC 1939 4). An flock() on a file beside the
-// store: released by the destructor, and by the kernel if the process dies.
+// Held while a POP3 session owns a maildrop (RFC 1939 4). Excludes every other holder, in
+// this process and in others; released by the destructor, and by the kernel if the process
+// dies. Costs no file descriptor per lock (the SQLite backend record-locks one byte per
+// user in one lock file per store: storage/maildrop_locks.h).
 class MaildropLock {
 public:
     virtual ~MaildropLock() = default;

@@ -1,11 +1,14 @@
 // daemon.cpp: shared daemon main (see daemon.h).
 #include "common/net/daemon.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +16,35 @@
 #include "hikyaku_version.h"
 
 namespace hikyaku::net {
+
+namespace {
+
+// Every session costs one descriptor (its socket), so the open-files limit bounds the
+// sessions a daemon can hold. The soft limit is often 1,024 while the hard limit is far
+// higher; like Dovecot and Postfix, raise the soft limit to the hard one at start (any
+// process may; raising the hard limit itself is the service manager's job, e.g. systemd
+// LimitNOFILE=). Nothing here uses select(), so descriptors above 1,023 are fine.
+void raise_open_files_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        spdlog::warn("cannot read the open files limit: {}", std::strerror(errno));
+        return;
+    }
+    if (limit.rlim_cur >= limit.rlim_max) {
+        spdlog::debug("open files limit {} (the hard limit)", limit.rlim_cur);
+        return;
+    }
+    rlim_t soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        spdlog::warn("cannot raise the open files limit from {} to {}: {}", soft, limit.rlim_max,
+                     std::strerror(errno));
+        return;
+    }
+    spdlog::debug("open files limit raised from {} to {} (the hard limit)", soft, limit.rlim_max);
+}
+
+}  // namespace
 
 int run_daemon(int argc, char** argv, const DaemonDescription& description) {
     CLI::App app{description.program + ": " + description.summary};
@@ -43,6 +75,7 @@ int run_daemon(int argc, char** argv, const DaemonDescription& description) {
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
+    raise_open_files_limit();
 
     std::shared_ptr<TlsContextHolder> tls;
     if (!config->tls.cert.empty()) {

@@ -1,6 +1,7 @@
 // store_process_test.cpp: the store shared by several processes, as the daemons share it:
-// concurrent deliveries with an expunger, a writer killed with SIGKILL mid-delivery, a
-// POP3 maildrop lock held by another process, and change notification across processes.
+// concurrent deliveries with an expunger, a writer killed with SIGKILL mid-delivery, POP3
+// maildrop locks between processes (busy while held, free after release or after the
+// holder is killed), and change notification across processes.
 // Children are store_test_helper processes (fork + exec), so each opens the store itself.
 //
 // Must never: assert on timing (deadlines only bound waiting; latencies are reported);
@@ -93,6 +94,7 @@ public:
         return status;
     }
     void kill_hard() { ::kill(pid_, SIGKILL); }
+    void send(const std::string& bytes) { REQUIRE(::write(stdin_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())); }
     void close_stdin() {
         ::close(stdin_);
         stdin_ = -1;
@@ -269,9 +271,56 @@ TEST_CASE("a maildrop lock held by another process is busy, and freed when it di
         Child second({"lock", s.path, "alice@example.com"});
         CHECK(second.read_line() == std::optional<std::string>("busy"));
     }
-    holder.kill_hard();  // no destructor runs: the kernel releases the flock
+    holder.kill_hard();  // no destructor runs: the kernel releases the record lock
     holder.wait();
     CHECK(s.store->lock_maildrop(s.user.id).ok());
+}
+
+TEST_CASE("a maildrop lock held here is busy for another process, and free after release") {
+    SharedStore s;
+    User bob = *s.store->add_user("bob@example.com", "pw");
+    auto held = s.store->lock_maildrop(s.user.id);
+    REQUIRE(held.ok());
+    {
+        Child other({"lock", s.path, "alice@example.com"});
+        CHECK(other.read_line() == std::optional<std::string>("busy"));
+    }
+    {
+        Child other_user({"lock", s.path, "bob@example.com"});  // different users do not conflict
+        CHECK(other_user.read_line() == std::optional<std::string>("locked"));
+        CHECK(s.store->lock_maildrop(bob.id).error().code == Errc::busy);
+        other_user.send("r");
+        CHECK(other_user.read_line() == std::optional<std::string>("released"));
+        CHECK(s.store->lock_maildrop(bob.id).ok());  // released while the process lives on
+    }
+    held->reset();
+    Child after({"lock", s.path, "alice@example.com"});
+    CHECK(after.read_line() == std::optional<std::string>("locked"));
+}
+
+TEST_CASE("a maildrop lock survives another store object of this process closing") {
+    // Closing any descriptor of a record-locked file drops all of the process's locks on it;
+    // store objects on one store must therefore share one descriptor, closed only by the last.
+    SharedStore s;
+    User bob = *s.store->add_user("bob@example.com", "pw");
+    auto held = s.store->lock_maildrop(s.user.id);
+    REQUIRE(held.ok());
+    for (int i = 0; i < 3; ++i) {
+        auto other = open_test_store(s.path);
+        auto bobs = other->lock_maildrop(bob.id);
+        REQUIRE(bobs.ok());
+        bobs->reset();
+    }  // each other store object closed here
+    Child child({"lock", s.path, "alice@example.com"});
+    CHECK(child.read_line() == std::optional<std::string>("busy"));
+
+    // The last store object of this process goes, the lock stays until released.
+    s.store.reset();
+    Child still({"lock", s.path, "alice@example.com"});
+    CHECK(still.read_line() == std::optional<std::string>("busy"));
+    held->reset();
+    Child freed({"lock", s.path, "alice@example.com"});
+    CHECK(freed.read_line() == std::optional<std::string>("locked"));
 }
 
 TEST_CASE("another process hears of a delivery through the datagram channel") {

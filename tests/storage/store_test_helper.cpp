@@ -6,6 +6,7 @@
 //   store_test_helper expunge STORE ADDRESS STOPFILE            "expunged UID" per expunged entry
 //   store_test_helper listen STORE ADDRESS                      "ready", then "change KIND MAILBOX MODSEQ"
 //   store_test_helper lock STORE ADDRESS                        "locked" (or "busy"), holds the maildrop
+//                                                               until "r" on stdin ("released") or EOF
 //
 // Must never: print an ack before deliver() returned; buffer output (the parent may kill it).
 #include <unistd.h>
@@ -136,7 +137,12 @@ int main(int argc, char** argv) {
         }
         say("locked");
         char buffer[16];
-        while (::read(0, buffer, sizeof buffer) > 0) {
+        ssize_t n;
+        while ((n = ::read(0, buffer, sizeof buffer)) > 0) {
+            if (*lock && std::memchr(buffer, 'r', static_cast<std::size_t>(n))) {
+                lock->reset();
+                say("released");
+            }
         }
         return 0;
     }
