@@ -5,12 +5,15 @@
 //   mailctl -c CONF user add ADDRESS [--password-stdin] [--quota SIZE]
 //   mailctl -c CONF user del ADDRESS | user passwd ADDRESS [--password-stdin]
 //   mailctl -c CONF user quota ADDRESS SIZE | user list [DOMAIN]
+//   mailctl -c CONF user import [FILE]      (FILE or "-"/absent: stdin; see user_import.h)
+//   mailctl -c CONF pw [--password-stdin]   (prints the argon2id hash; store not opened)
 //   mailctl -c CONF alias add ALIAS USER | alias del ALIAS [USER] | alias list [DOMAIN]
 //   mailctl -c CONF mailbox list ADDRESS
 //   mailctl -c CONF stats
 //
 // Exit 0 on success; otherwise one line "mailctl: <what went wrong>" on stderr and a
-// non-zero exit (1 refused or failed, 2 bad command line).
+// non-zero exit (1 refused or failed, 2 bad command line). A bad line of an import list
+// reads "mailctl: FILE:LINE: <reason>", and then no user of the list is added.
 //
 // Must never: take a password from argv (only a no-echo prompt or --password-stdin); echo
 // or log a password; leave a change half-done (every store call is one transaction, and a
@@ -19,7 +22,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -27,39 +34,17 @@
 #include <hikyaku_version.h>
 
 #include "common/config.h"
+#include "mailctl/user_import.h"
 #include "storage/store.h"
 
 using namespace hikyaku;
 using namespace hikyaku::storage;
+using hikyaku::mailctl::parse_size;
 
 namespace {
 
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-
-// "1048576", "512K", "25M", "2G" (powers of 1024) -> bytes.
-std::optional<std::uint64_t> parse_size(const std::string& text) {
-    if (text.empty()) return std::nullopt;
-    std::uint64_t value = 0;
-    std::size_t i = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-        if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
-        value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    }
-    if (i == 0) return std::nullopt;
-    std::uint64_t unit = 1;
-    if (i < text.size()) {
-        if (i + 1 != text.size()) return std::nullopt;
-        switch (text[i]) {
-            case 'k': case 'K': unit = 1ull << 10; break;
-            case 'm': case 'M': unit = 1ull << 20; break;
-            case 'g': case 'G': unit = 1ull << 30; break;
-            default: return std::nullopt;
-        }
-    }
-    if (value > UINT64_MAX / unit) return std::nullopt;
-    return value * unit;
-}
 
 std::string human_size(std::uint64_t bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -105,7 +90,7 @@ Result<std::string> prompt_no_echo(const std::string& prompt) {
 }
 
 // The password: the first line of stdin with --password-stdin, else typed twice at a
-// no-echo prompt.
+// no-echo prompt ("Password for ADDRESS: ", or "Password: " without an address).
 Result<std::string> read_password(bool from_stdin, const std::string& address) {
     if (from_stdin) {
         std::string line;
@@ -114,7 +99,7 @@ Result<std::string> read_password(bool from_stdin, const std::string& address) {
         if (line.empty()) return make_error(Errc::invalid_argument, "empty password on standard input");
         return line;
     }
-    auto first = prompt_no_echo("Password for " + address + ": ");
+    auto first = prompt_no_echo(address.empty() ? std::string("Password: ") : "Password for " + address + ": ");
     if (!first) return first;
     auto second = prompt_no_echo("Repeat the password: ");
     if (!second) return second;
@@ -128,6 +113,19 @@ int fail(const std::string& message) {
 }
 
 int fail(const Error& error) { return fail(error.message); }
+
+// How errors name the user list of `user import`.
+std::string list_name(const std::string& file) { return file.empty() || file == "-" ? "stdin" : file; }
+
+// The user list of `user import`, read whole and checked before the store is opened.
+Result<std::vector<UserImport>> read_import_list(const std::string& file) {
+    if (file.empty() || file == "-") return mailctl::read_import(std::cin, list_name(file));
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) return make_error(Errc::invalid_argument, file + " is a directory");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return make_error(Errc::io_error, "cannot open " + file + ": " + std::strerror(errno));
+    return mailctl::read_import(in, file);
+}
 
 struct Arguments {
     std::string config_path = "/etc/hikyaku/hikyaku.toml";
@@ -171,6 +169,10 @@ int main(int argc, char** argv) {
     user_quota->add_option("SIZE", args.second, "bytes, or with K/M/G")->required();
     auto* user_list = user->add_subcommand("list", "list users with usage and quota");
     user_list->add_option("DOMAIN", args.name);
+    auto* user_import = user->add_subcommand(
+        "import", "add users with given password hashes, all or none: one 'ADDRESS HASH [QUOTA]' a line "
+                  "(HASH from 'mailctl pw' or 'doveadm pw -s ARGON2ID'; # comments; at most 1000000 users)");
+    user_import->add_option("FILE", args.name, "the list; '-' or absent: standard input");
 
     auto* alias = app.add_subcommand("alias", "aliases (an address delivering to users)")->require_subcommand(1);
     auto* alias_add = alias->add_subcommand("add", "make ALIAS deliver to USER too");
@@ -187,6 +189,9 @@ int main(int argc, char** argv) {
     mailbox_list->add_option("ADDRESS", args.name)->required();
 
     auto* stats = app.add_subcommand("stats", "counts and sizes of the store");
+
+    auto* pw = app.add_subcommand("pw", "print the argon2id hash of a password for 'user import' (the store is not opened)");
+    pw->add_flag("--password-stdin", args.password_stdin, "read the password from the first line of stdin");
 
     try {
         app.parse(argc, argv);
@@ -221,6 +226,20 @@ int main(int argc, char** argv) {
         if (!quota) return fail("bad quota '" + args.second + "' (bytes, or a number with K, M or G)");
     }
     std::string password;
+    if (pw->parsed()) {
+        auto p = read_password(args.password_stdin, "");
+        if (!p) return fail(p.error());
+        auto hash = hash_password(*p, options);
+        if (!hash) return fail(hash.error());
+        std::cout << *hash << "\n";
+        return 0;
+    }
+    std::vector<UserImport> imports;
+    if (user_import->parsed()) {
+        auto list = read_import_list(args.name);
+        if (!list) return fail(list.error());
+        imports = std::move(*list);
+    }
     if (user_add->parsed() || user_passwd->parsed()) {
         auto address = normalize_address(args.name);
         if (auto s = validate_address(address); !s) return fail(s.error());
@@ -256,6 +275,12 @@ int main(int argc, char** argv) {
     if (user_add->parsed()) {
         auto u = store.add_user(args.name, password, quota.value_or(0));
         if (!u) return fail(u.error());
+        return 0;
+    }
+    if (user_import->parsed()) {
+        auto added = store.import_users(imports);
+        if (!added) return fail(list_name(args.name) + ": " + added.error().message + "; nothing imported");
+        std::cout << "imported " << added->size() << " users\n";
         return 0;
     }
     if (user_del->parsed()) {

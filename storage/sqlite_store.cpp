@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <unordered_set>
 
 #include "common/mime/message.h"
 #include "storage/schema.h"
@@ -611,16 +612,9 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
     return std::unique_ptr<Store>(std::move(*store));
 }
 
-PasswordCost SqliteStore::password_cost() const {
-    PasswordCost cost;
-    cost.memory_kib = options_.argon2_memory_kib;
-    cost.iterations = options_.argon2_iterations;
-    return cost;
-}
-
 const std::string& SqliteStore::dummy_hash() {
     std::call_once(dummy_once_, [this] {
-        auto h = hash_password("hikyaku dummy password for unknown users", password_cost());
+        auto h = storage::hash_password("hikyaku dummy password for unknown users", options_);
         dummy_hash_ = h ? *h : std::string();
     });
     return dummy_hash_;
@@ -698,44 +692,102 @@ const std::pair<const char*, SpecialUse> kDefaultMailboxes[] = {
     {"Trash", SpecialUse::trash},  {"Junk", SpecialUse::junk},
 };
 
+// One new user inside a write job, for add_user and import_users: the row, the default
+// mailboxes and their subscriptions. `wanted.address` is normalised and valid,
+// `wanted.password_hash` a PHC string; quota 0 takes default_quota.
+Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, std::uint64_t default_quota) {
+    const std::string& address = wanted.address;
+    auto domain = local_domain_id(ctx.db, domain_of(address));
+    if (!domain) {
+        if (domain.error().code != Errc::not_found) return domain.error();
+        return make_error(Errc::not_found, "cannot add " + address + ": " + domain.error().message +
+                                               "; add it first (mailctl domain add)");
+    }
+    auto existing = user_by_address(ctx.db, address);
+    if (!existing) return existing.error();
+    if (*existing) return make_error(Errc::already_exists, "user " + address + " already exists");
+    auto alias = query_optional_int(ctx.db, "SELECT 1 FROM aliases WHERE address = ?1 LIMIT 1", address);
+    if (!alias) return alias.error();
+    if (*alias) return make_error(Errc::already_exists, address + " is already an alias");
+    User user;
+    user.address = address;
+    user.quota_bytes = wanted.quota_bytes ? wanted.quota_bytes : default_quota;
+    HK_RETURN_IF_ERROR(exec(ctx.db,
+                            "INSERT INTO users(domain_id, address, password_hash, quota_bytes, created_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)",
+                            *domain, address, wanted.password_hash, static_cast<std::int64_t>(user.quota_bytes),
+                            now_seconds()));
+    user.id = ctx.db.last_insert_rowid();
+    for (const auto& [name, use] : kDefaultMailboxes) {
+        auto m = insert_mailbox(ctx.db, user.id, name, use);
+        if (!m) return m.error();
+        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO subscriptions(user_id, name) VALUES (?1, ?2)", user.id,
+                                std::string_view(name)));
+    }
+    ctx.changes.push_back({ChangeKind::mailboxes, user.id, 0, 0});
+    return user;
+}
+
 }  // namespace
+
+Result<std::string> hash_password(std::string_view password, const StoreOptions& options) {
+    HK_RETURN_IF_ERROR(check_password(password));
+    PasswordCost cost;
+    cost.memory_kib = options.argon2_memory_kib;
+    cost.iterations = options.argon2_iterations;
+    return hash_password(password, cost);
+}
+
+Result<std::string> SqliteStore::hash_password(std::string_view password) {
+    return storage::hash_password(password, options_);
+}
 
 Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view password,
                                    std::uint64_t quota_bytes) {
-    std::string address = normalize_address(address_in);
-    HK_RETURN_IF_ERROR(validate_address(address));
-    HK_RETURN_IF_ERROR(check_password(password));
-    auto hash = hash_password(password, password_cost());  // before the writer: argon2 is slow
+    UserImport wanted{normalize_address(address_in), {}, quota_bytes};
+    HK_RETURN_IF_ERROR(validate_address(wanted.address));
+    auto hash = hash_password(password);  // before the writer: argon2 is slow
     if (!hash) return hash.error();
+    wanted.password_hash = std::move(*hash);
     User user;
-    std::uint64_t quota = quota_bytes ? quota_bytes : options_.default_quota;
     auto s = write([&](WriteContext& ctx) -> Status {
-        auto domain = local_domain_id(ctx.db, domain_of(address));
-        if (!domain) return make_error(Errc::not_found, domain.error().message + "; add it first (mailctl domain add)");
-        auto existing = user_by_address(ctx.db, address);
-        if (!existing) return existing.error();
-        if (*existing) return make_error(Errc::already_exists, "user " + address + " already exists");
-        auto alias = query_optional_int(ctx.db, "SELECT 1 FROM aliases WHERE address = ?1 LIMIT 1", address);
-        if (!alias) return alias.error();
-        if (*alias) return make_error(Errc::already_exists, address + " is already an alias");
-        HK_RETURN_IF_ERROR(exec(ctx.db,
-                                "INSERT INTO users(domain_id, address, password_hash, quota_bytes, created_at) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5)",
-                                *domain, address, *hash, static_cast<std::int64_t>(quota), now_seconds()));
-        user.id = ctx.db.last_insert_rowid();
-        user.address = address;
-        user.quota_bytes = quota;
-        for (const auto& [name, use] : kDefaultMailboxes) {
-            auto m = insert_mailbox(ctx.db, user.id, name, use);
-            if (!m) return m.error();
-            HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO subscriptions(user_id, name) VALUES (?1, ?2)", user.id,
-                                    std::string_view(name)));
-        }
-        ctx.changes.push_back({ChangeKind::mailboxes, user.id, 0, 0});
+        auto added = insert_user(ctx, wanted, options_.default_quota);
+        if (!added) return added.error();
+        user = std::move(*added);
         return {};
     });
     if (!s) return s.error();
     return user;
+}
+
+Result<std::vector<User>> SqliteStore::import_users(std::span<const UserImport> users) {
+    // Everything that needs no store is checked before the writer is asked.
+    std::vector<UserImport> wanted;
+    wanted.reserve(users.size());
+    std::unordered_set<std::string> seen;
+    for (const auto& u : users) {
+        UserImport w{normalize_address(u.address), u.password_hash, u.quota_bytes};
+        if (auto s = validate_address(w.address); !s) return invalid("cannot import user: " + s.error().message);
+        if (!is_argon2id_phc(w.password_hash))
+            return invalid("cannot import " + w.address +
+                           ": the password hash is not an argon2id PHC string "
+                           "($argon2id$v=19$m=M,t=T,p=P$SALT$HASH)");
+        if (!seen.insert(w.address).second) return invalid("cannot import " + w.address + ": it is in the list twice");
+        wanted.push_back(std::move(w));
+    }
+    std::vector<User> added;
+    if (wanted.empty()) return added;
+    added.reserve(wanted.size());
+    auto s = write([&](WriteContext& ctx) -> Status {  // one job: one savepoint, all or none
+        for (const auto& w : wanted) {
+            auto user = insert_user(ctx, w, options_.default_quota);
+            if (!user) return user.error();
+            added.push_back(std::move(*user));
+        }
+        return {};
+    });
+    if (!s) return s.error();
+    return added;
 }
 
 Status SqliteStore::remove_user(std::string_view address_in) {
@@ -769,8 +821,7 @@ Status SqliteStore::remove_user(std::string_view address_in) {
 Status SqliteStore::set_password(std::string_view address_in, std::string_view password) {
     std::string address = normalize_address(address_in);
     HK_RETURN_IF_ERROR(validate_address(address));
-    HK_RETURN_IF_ERROR(check_password(password));
-    auto hash = hash_password(password, password_cost());
+    auto hash = hash_password(password);
     if (!hash) return hash.error();
     return write([&](WriteContext& ctx) -> Status {
         HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE users SET password_hash = ?2 WHERE address = ?1", address, *hash));

@@ -37,6 +37,8 @@ public:
     Status remove_user(std::string_view address) override;
     Status set_password(std::string_view address, std::string_view password) override;
     Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
+    Result<std::string> hash_password(std::string_view password) override;
+    Result<std::vector<User>> import_users(std::span<const UserImport> users) override;
     Result<User> find_user(std::string_view address) override;
     Result<std::vector<User>> list_users(std::string_view domain = {}) override;
     Result<User> authenticate(std::string_view address, std::string_view password) override;
@@ -96,7 +98,6 @@ private:
     Result<Reader> borrow_reader();
     void give_back(sqlite::Connection connection);
     Status write(WriteJob job) { return writer_->submit(std::move(job)); }
-    PasswordCost password_cost() const;
     const std::string& dummy_hash();
 
     StoreOptions options_;

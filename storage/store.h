@@ -68,6 +68,14 @@ struct User {
     std::uint64_t quota_bytes = 0;  // 0 = unlimited
 };
 
+// One user of a bulk import (Store::import_users): a password hash made elsewhere (by
+// Store::hash_password, `mailctl pw`, or Dovecot's `doveadm pw -s ARGON2ID`).
+struct UserImport {
+    std::string address;
+    std::string password_hash;      // "$argon2id$v=19$m=...,t=...,p=...$salt$hash"
+    std::uint64_t quota_bytes = 0;  // 0 = the store's default_quota, as in add_user
+};
+
 struct Alias {
     std::string address;                 // the alias, normalised
     std::vector<std::string> targets;    // user addresses it expands to
@@ -271,6 +279,15 @@ public:
     virtual Status remove_user(std::string_view address) = 0;
     virtual Status set_password(std::string_view address, std::string_view password) = 0;
     virtual Status set_quota(std::string_view address, std::uint64_t quota_bytes) = 0;
+    // The argon2id PHC string add_user would store for this password (the store's cost;
+    // the same password checks). No store access: slow (argon2), never on an event loop.
+    virtual Result<std::string> hash_password(std::string_view password) = 0;
+    // Adds every user, with add_user's mailboxes and subscriptions, in one write
+    // transaction: all or none. invalid_argument for a malformed address, a hash that is
+    // not an argon2id PHC string, or an address twice in the batch; not_found for a domain
+    // that is not local; already_exists for an existing user or alias. The error names the
+    // address. Returns the users in the order given. Hashes are stored as given.
+    virtual Result<std::vector<User>> import_users(std::span<const UserImport> users) = 0;
     virtual Result<User> find_user(std::string_view address) = 0;
     virtual Result<std::vector<User>> list_users(std::string_view domain = {}) = 0;  // all if empty
 
@@ -358,6 +375,10 @@ public:
 // Opens (or with options.create, creates) the store. unsupported if its schema is newer than
 // this build; not_found if it does not exist and options.create is false.
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
+
+// Store::hash_password without a store: the cost (argon2_memory_kib, argon2_iterations) and
+// password checks that a store opened with these options applies (`mailctl pw`).
+Result<std::string> hash_password(std::string_view password, const StoreOptions& options);
 
 // Validation shared with the protocols (pure, no store access).
 Status validate_domain(std::string_view domain);
