@@ -75,6 +75,8 @@ void reopen_logs() {
     (void)setup_logging(program, config);
 }
 
+bool debug_logging() { return spdlog::should_log(spdlog::level::debug); }
+
 std::string mask_secrets(std::string_view line) {
     std::vector<size_t> starts;
     auto words = split_words(line, starts);

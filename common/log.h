@@ -24,4 +24,9 @@ void reopen_logs();
 // "a1 AUTHENTICATE PLAIN abc" -> "a1 AUTHENTICATE PLAIN ***".
 std::string mask_secrets(std::string_view line);
 
+// True when debug lines are logged. Sessions ask before building a protocol line's log
+// arguments (the connection prefix, the masked line): formatting them for every command and
+// reply only to drop them cost a few allocations per POP3 RETR.
+bool debug_logging();
+
 }  // namespace hikyaku

@@ -221,14 +221,16 @@ const DispatchEntry* Session::find_entry(Verb verb) {
 
 void Session::reply(const Reply& r) {
     std::string line = format_reply(r);
-    spdlog::debug("{} S: {}", conn_->log_prefix(), std::string_view(line).substr(0, line.size() - 2));
+    if (debug_logging())
+        spdlog::debug("{} S: {}", conn_->log_prefix(), std::string_view(line).substr(0, line.size() - 2));
     conn_->write(line);
 }
 
 void Session::reply_multiline(const Reply& status, const std::vector<std::string>& lines) {
     std::string text = format_multiline(status, lines);
-    spdlog::debug("{} S: {} (+{} lines)", conn_->log_prefix(),
-                  std::string_view(text).substr(0, text.find("\r\n")), lines.size());
+    if (debug_logging())
+        spdlog::debug("{} S: {} (+{} lines)", conn_->log_prefix(),
+                      std::string_view(text).substr(0, text.find("\r\n")), lines.size());
     conn_->write(text);
 }
 
@@ -275,7 +277,7 @@ asio::awaitable<void> Session::run() {
         } else if (end_on_read_status(line.status)) {
             break;
         } else {
-            spdlog::debug("{} C: {}", conn_->log_prefix(), mask_secrets(line.text));
+            if (debug_logging()) spdlog::debug("{} C: {}", conn_->log_prefix(), mask_secrets(line.text));
             auto parsed = parse_command(line.text, limits);
             if (auto* error = std::get_if<CommandError>(&parsed)) {
                 ++bad_commands_;

@@ -159,7 +159,7 @@ const DispatchEntry* Session::find_entry(Verb verb) {
 void Session::reply(const Reply& r) {
     if (r.code >= 400) ++errors_;
     conn_->write(format_reply(r));
-    spdlog::debug("{} S: {}", conn_->log_prefix(), describe_reply(r));
+    if (debug_logging()) spdlog::debug("{} S: {}", conn_->log_prefix(), describe_reply(r));
 }
 
 Reply Session::wrong_sequence(Verb verb) const {
@@ -228,7 +228,7 @@ asio::awaitable<void> Session::run() {
             // RFC 5321 2.3.8: only CRLF ends a line.
             reply(Reply(500, EnhancedCode{5, 5, 2}, "Error: bare <LF> received; lines end with <CR><LF>"));
         } else {
-            spdlog::debug("{} C: {}", conn_->log_prefix(), mask_secrets(line.text));
+            if (debug_logging()) spdlog::debug("{} C: {}", conn_->log_prefix(), mask_secrets(line.text));
             auto parsed = parse_command(line.text, ParseContext{smtputf8_}, limits);
             if (auto* error = std::get_if<CommandError>(&parsed)) {
                 reply(to_reply(*error));

@@ -301,8 +301,20 @@ Error Connection::error(int rc, std::string_view what) const {
 
 // ---- Transaction ----------------------------------------------------------------------
 
+namespace {
+
+// BEGIN and COMMIT run through the statement cache: sqlite3_exec would parse them again for
+// every transaction, and a POP3 RETR is one short read transaction.
+Status run_cached(Connection& connection, std::string_view sql) {
+    auto statement = connection.prepare(sql);
+    if (!statement) return statement.error();
+    return statement->run();
+}
+
+}  // namespace
+
 Result<Transaction> Transaction::begin(Connection& connection, Kind kind) {
-    auto s = connection.exec(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    auto s = run_cached(connection, kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!s) return s.error();
     return Transaction(connection);
 }
@@ -315,7 +327,7 @@ Transaction::~Transaction() {
 
 Status Transaction::commit() {
     if (!connection_) return make_error(Errc::internal, "commit without transaction");
-    auto s = connection_->exec("COMMIT");
+    auto s = run_cached(*connection_, "COMMIT");
     if (!s) return s;
     connection_ = nullptr;
     return {};
