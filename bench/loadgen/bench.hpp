@@ -66,13 +66,18 @@ double percentile(std::vector<double>& v, double p);
 // Number of messages in a Maildir (files in new/ and cur/); -1 if it does not exist yet.
 long count_maildir(const std::string& dir);
 
-// Memory of a set of processes and all their descendants, from /proc/<pid>/smaps_rollup.
+// Memory of a set of processes and all their descendants, from /proc/<pid>/smaps_rollup, or
+// from /proc/<pid>/smaps leaving out the mappings of the files in `excluded` (exact paths).
+// hikyaku reads its store through a memory map, so the page cache of the mail data shows in
+// its RSS and PSS and comes and goes with the kernel's reclaim; Dovecot reads its maildir
+// files with read(2), whose page cache shows in no process. Leaving the store file out puts
+// both on the same footing: the memory the server itself holds.
 struct ProcMem {
   long processes = 0;
   long rss_kb = 0;
   long pss_kb = 0;
 };
-ProcMem measure_tree(const std::vector<int>& roots);
+ProcMem measure_tree(const std::vector<int>& roots, const std::vector<std::string>& excluded = {});
 
 // Workloads. Each fills the report and returns the process exit status
 // (0 ok, 1 the workload ran but failed: errors, or its goal not reached).

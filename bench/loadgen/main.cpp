@@ -35,7 +35,8 @@ idle      C connections log in over POP3 and stay idle, connection i as user i m
           --password PW  --parallel P (logins at once, 200)  --hold SECONDS (5)
           --login-timeout SECONDS (300)  --ready-file PATH (written once all are logged in)
           --measure-pid PID[,PID...] (sum RSS/PSS of these processes and their descendants
-          before and after, and report memory per connection)
+          before and after, and report memory per connection)  --exclude-mapping FILE[,FILE...]
+          (leave these files' memory mappings out of the sums: a store read through mmap)
 wait-delivered  poll until --count N messages are visible, in --maildir DIR[,DIR...] (sum) or over
           POP3 STAT (--port, --user, --password, sum over users); --timeout SECONDS (120)
 fsync     4 KB write + fsync loop in a file in --dir D (appending); --size BYTES (4096) --count MAX;

@@ -744,6 +744,7 @@ int run_idle(const Args& a, Report& r) {
   std::string ready_file = a.str("ready-file", "");
   std::vector<int> pids;
   for (auto& p : a.list("measure-pid")) pids.push_back(std::atoi(p.c_str()));
+  std::vector<std::string> excluded = a.list("exclude-mapping");
   a.check_all_used();
   if (s.users.empty()) throw UsageError("--user is required");
   if (n < 1 || n > 200000) throw UsageError("--connections must be 1..200000");
@@ -751,7 +752,7 @@ int run_idle(const Args& a, Report& r) {
   if (hold < 0 || hold > 3600) throw UsageError("--hold must be 0..3600");
 
   ProcMem before, after;
-  if (!pids.empty()) before = measure_tree(pids);
+  if (!pids.empty()) before = measure_tree(pids, excluded);
   double login_time = -1;
   run_main(c, [&]() -> awaitable<void> {
     for (long long i = 0; i < n; ++i) s.conns.push_back(&c.new_conn());
@@ -764,7 +765,7 @@ int run_idle(const Args& a, Report& r) {
     co_await wait_zero(c, s.active);
     login_time = seconds_since(t0);
     co_await sleep_for(c, std::chrono::milliseconds(static_cast<long long>(settle * 1000)));
-    if (!pids.empty()) after = measure_tree(pids);
+    if (!pids.empty()) after = measure_tree(pids, excluded);
     if (!ready_file.empty()) {
       std::ofstream f(ready_file);
       f << s.logged_in << "\n";

@@ -173,7 +173,7 @@ static bool read_stat_ppid(int pid, int& ppid) {
   return static_cast<bool>(rest);
 }
 
-ProcMem measure_tree(const std::vector<int>& roots) {
+ProcMem measure_tree(const std::vector<int>& roots, const std::vector<std::string>& excluded) {
   // Build the parent map of all processes, then collect the descendants of the roots.
   std::multimap<int, int> children;
   if (DIR* d = opendir("/proc")) {
@@ -197,18 +197,31 @@ ProcMem measure_tree(const std::vector<int>& roots) {
   }
   ProcMem m;
   for (int pid : all) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    std::ifstream f("/proc/" + std::to_string(pid) + (excluded.empty() ? "/smaps_rollup" : "/smaps"));
     if (!f) continue;  // exited meanwhile, or a kernel thread
-    std::string key;
-    long val;
-    std::string unit;
     bool any = false;
+    bool counted = true;  // whether the current mapping's lines are summed
     std::string line;
     while (std::getline(f, line)) {
       std::istringstream ls(line);
-      if (!(ls >> key >> val)) continue;
-      if (key == "Rss:") { m.rss_kb += val; any = true; }
-      else if (key == "Pss:") m.pss_kb += val;
+      std::string key;
+      if (!(ls >> key)) continue;
+      if (key.back() != ':') {
+        // A mapping's header: "start-end perms offset dev inode [path]".
+        std::string perms, offset, dev, inode, path;
+        ls >> perms >> offset >> dev >> inode;
+        std::getline(ls >> std::ws, path);
+        counted = std::find(excluded.begin(), excluded.end(), path) == excluded.end();
+        continue;
+      }
+      long val = 0;
+      if (!(ls >> val)) continue;
+      if (key == "Rss:") {
+        any = true;
+        if (counted) m.rss_kb += val;
+      } else if (key == "Pss:" && counted) {
+        m.pss_kb += val;
+      }
     }
     if (any) ++m.processes;
   }
