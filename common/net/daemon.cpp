@@ -1,7 +1,6 @@
 // daemon.cpp: shared daemon main (see daemon.h).
 #include "common/net/daemon.h"
 
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,18 +44,6 @@ void raise_open_files_limit() {
     spdlog::debug("open files limit raised from {} to {} (the hard limit)", soft, limit.rlim_max);
 }
 
-// Large blocks go straight to mmap and back to the kernel when freed. glibc would otherwise
-// raise its mmap threshold to the size of the first large block freed (up to 32 MiB), and
-// every later argon2id work area (19 MiB per password check) would come from the arena of
-// the thread that hashed it and stay there: after a burst of logins, 4 pool threads held
-// 76 MiB, which the 1,000-idle-session benchmark reported as 100 kB per session. Setting
-// the threshold by hand turns that adjustment off (mallopt(3)).
-void keep_large_blocks_out_of_arenas() {
-    constexpr int kMmapThreshold = 1024 * 1024;
-    // A sanitizer's allocator refuses mallopt; it has its own policy, so that is no error.
-    if (::mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1) spdlog::debug("malloc's mmap threshold left as it is");
-}
-
 }  // namespace
 
 int run_daemon(int argc, char** argv, const DaemonDescription& description) {
@@ -89,7 +76,6 @@ int run_daemon(int argc, char** argv, const DaemonDescription& description) {
     }
     std::signal(SIGPIPE, SIG_IGN);
     raise_open_files_limit();
-    keep_large_blocks_out_of_arenas();
 
     std::shared_ptr<TlsContextHolder> tls;
     if (!config->tls.cert.empty()) {
