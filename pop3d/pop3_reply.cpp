@@ -63,7 +63,7 @@ void DotStuffer::append(std::string& out, std::string_view chunk) {
     for (const char* p = begin;;) {
         const auto* dot = static_cast<const char*>(std::memchr(p, '.', static_cast<std::size_t>(end - p)));
         if (!dot) break;
-        if (dot == begin ? at_line_start_ : dot[-1] == '\n') {
+        if (dot == begin ? at_line_start() : dot[-1] == '\n') {
             out.append(run, dot);
             out += '.';
             run = dot;  // the original dot is copied with the next run
@@ -71,7 +71,6 @@ void DotStuffer::append(std::string& out, std::string_view chunk) {
         p = dot + 1;
     }
     out.append(run, end);
-    at_line_start_ = chunk.back() == '\n';
     empty_ = false;
     before_last_ = chunk.size() >= 2 ? chunk[chunk.size() - 2] : last_;
     last_ = chunk.back();

@@ -59,7 +59,9 @@ public:
     void finish(std::string& out);
 
 private:
-    bool at_line_start_ = true;
+    // A line starts at the beginning of the body and after every LF.
+    bool at_line_start() const { return empty_ || last_ == '\n'; }
+
     bool empty_ = true;
     char last_ = 0;
     char before_last_ = 0;
