@@ -3,6 +3,7 @@
 // response past its bound.
 #include "mailcli/pop3_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -39,6 +40,17 @@ bool sasl_plain(const std::vector<std::string>& caps) {
         if (c.starts_with("SASL ") && (c + " ").find(" PLAIN ") != std::string::npos) return true;
     }
     return false;
+}
+
+// The lines of a body returned by multiline() (each ends with CRLF there), without the CRLFs.
+std::vector<std::string_view> body_lines(std::string_view text) {
+    std::vector<std::string_view> lines;
+    for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t end = std::min(text.find("\r\n", pos), text.size());
+        lines.push_back(text.substr(pos, end - pos));
+        pos = end + 2;
+    }
+    return lines;
 }
 
 }  // namespace
@@ -156,13 +168,10 @@ std::vector<Pop3Listing> Pop3Client::list() {
     status("LIST");
     std::vector<Pop3Listing> out;
     std::string text = multiline(kMaxPop3Message);
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t e = text.find("\r\n", pos);
-        auto l = parse_scan_line(std::string_view(text).substr(pos, e - pos));
+    for (std::string_view line : body_lines(text)) {
+        auto l = parse_scan_line(line);
         if (!l) throw CliError(ExitCode::protocol, "malformed LIST line");
         out.push_back(*l);
-        pos = e + 2;
     }
     return out;
 }
@@ -171,13 +180,10 @@ std::vector<Pop3Uid> Pop3Client::uidl() {
     status("UIDL");
     std::vector<Pop3Uid> out;
     std::string text = multiline(kMaxPop3Message);
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t e = text.find("\r\n", pos);
-        auto u = parse_uid_line(std::string_view(text).substr(pos, e - pos));
+    for (std::string_view line : body_lines(text)) {
+        auto u = parse_uid_line(line);
         if (!u) throw CliError(ExitCode::protocol, "malformed UIDL line");
         out.push_back(std::move(*u));
-        pos = e + 2;
     }
     return out;
 }
