@@ -55,8 +55,8 @@ double fsyncs_per_second(const std::string& dir, double seconds, bool overwrite)
     long count = 0;
     double elapsed = 0;
     do {
-        ssize_t written = overwrite ? ::pwrite(fd, block.data(), block.size(), 0)
-                                    : ::write(fd, block.data(), block.size());
+        ssize_t written =
+            overwrite ? ::pwrite(fd, block.data(), block.size(), 0) : ::write(fd, block.data(), block.size());
         if (written != static_cast<ssize_t>(block.size())) die("write failed");
         if ((overwrite ? ::fdatasync(fd) : ::fsync(fd)) != 0) die(std::string("fsync failed: ") + std::strerror(errno));
         ++count;

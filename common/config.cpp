@@ -86,7 +86,10 @@ public:
             auto v = node->value<std::string>();
             if (!v) return fail(*node, key, "expected a string");
             for (auto& [name, value] : options)
-                if (*v == name) { out = value; return; }
+                if (*v == name) {
+                    out = value;
+                    return;
+                }
             std::string names;
             for (auto& [name, value] : options) names += std::string(names.empty() ? "" : ", ") + "\"" + name + "\"";
             fail(*node, key, "must be one of " + names);
@@ -159,7 +162,8 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
     if (config.smtpd.hostname.empty()) config.smtpd.hostname = "localhost";
 
     std::string error;
-    static const std::set<std::string> tables = {"storage", "tls", "server", "smtpd", "pop3d", "imapd", "log"};
+    static const std::set<std::string> tables = {"storage", "tls",   "server",   "smtpd", "pop3d",
+                                                 "imapd",   "relay", "delivery", "log"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!tables.count(k) || !node.is_table()) {
@@ -193,6 +197,10 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.integer("max_connections", config.server.max_connections, 1, 1000000);
         r.integer("max_connections_per_ip", config.server.max_connections_per_ip, 1, 1000000);
         r.integer("blocking_threads", config.server.blocking_threads, 1, 256);
+        r.integer("auth_threads", config.server.auth_threads, 1, 256);
+        r.seconds("auth_cache_ttl", config.server.auth_cache_ttl, 0, 86400);
+        r.integer("message_memory", config.server.message_memory, int64_t(1) << 20, int64_t(1) << 40);
+        r.integer("spool_limit", config.server.spool_limit, int64_t(1) << 20, int64_t(1) << 50);
         r.choice("message_reads", config.server.message_reads,
                  {{"worker", MessageReads::worker}, {"pool", MessageReads::pool}});
         r.seconds("shutdown_grace", config.server.shutdown_grace, 0, 3600);
@@ -229,17 +237,60 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.finish();
     }
     {
+        TableReader r(table("relay"), "relay.", name, error);
+        r.string("host", config.relay.host);
+        r.integer("port", config.relay.port, 1, 65535);
+        r.choice("tls", config.relay.tls,
+                 {{"none", RelayTls::none}, {"starttls", RelayTls::starttls}, {"tls", RelayTls::tls}});
+        r.string("user", config.relay.user);
+        r.string("password_file", config.relay.password_file);
+        r.finish();
+    }
+    {
+        TableReader r(table("delivery"), "delivery.", name, error);
+        r.string("resolver", config.delivery.resolver);
+        r.choice("tls", config.delivery.tls,
+                 {{"may", DeliveryTls::may}, {"encrypt", DeliveryTls::encrypt}, {"dane", DeliveryTls::dane}});
+        r.seconds("retry_min", config.delivery.retry_min, 1, max_u32);
+        r.seconds("retry_max", config.delivery.retry_max, 1, max_u32);
+        r.seconds("max_age", config.delivery.max_age, 1, max_u32);
+        r.seconds("delay_warning", config.delivery.delay_warning, 0, max_u32);
+        r.integer("concurrency_per_destination", config.delivery.concurrency_per_destination, 1, 1000);
+        r.seconds("connect_timeout", config.delivery.connect_timeout, 1, 3600);
+        r.seconds("command_timeout", config.delivery.command_timeout, 1, 3600);
+        r.seconds("data_timeout", config.delivery.data_timeout, 1, 3600);
+        r.finish();
+    }
+    {
         TableReader r(table("log"), "log.", name, error);
         r.choice("level", config.log.level,
-                 {{"trace", std::string("trace")}, {"debug", std::string("debug")}, {"info", std::string("info")},
-                  {"warn", std::string("warn")}, {"error", std::string("error")},
-                  {"critical", std::string("critical")}, {"off", std::string("off")}});
+                 {{"trace", std::string("trace")},
+                  {"debug", std::string("debug")},
+                  {"info", std::string("info")},
+                  {"warn", std::string("warn")},
+                  {"error", std::string("error")},
+                  {"critical", std::string("critical")},
+                  {"off", std::string("off")}});
         r.string("file", config.log.file);
         r.finish();
     }
     if (!error.empty()) return make_error(Errc::invalid_argument, error);
     if (config.tls.cert.empty() != config.tls.key.empty())
         return make_error(Errc::invalid_argument, name + ": [tls] needs both cert and key, or neither");
+    if (!config.delivery.resolver.empty()) {
+        auto resolver = parse_listen_address(config.delivery.resolver);
+        if (!resolver || resolver->host == "0.0.0.0" || resolver->port == 0)
+            return make_error(Errc::invalid_argument,
+                              name + ": key 'delivery.resolver': expected \"IP:PORT\" of a DNS server, got \"" +
+                                  config.delivery.resolver + "\"");
+    }
+    if (config.delivery.retry_min > config.delivery.retry_max)
+        return make_error(Errc::invalid_argument, name + ": [delivery] retry_min is larger than retry_max");
+    if (!config.relay.user.empty() && config.relay.password_file.empty())
+        return make_error(Errc::invalid_argument, name + ": [relay] user needs password_file");
+    if (!config.relay.user.empty() && config.relay.tls == RelayTls::none)
+        return make_error(Errc::invalid_argument,
+                          name + ": [relay] user needs tls = \"starttls\" or \"tls\" (no password in the clear)");
     return config;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/result.h"
 
 namespace hikyaku {
@@ -29,8 +30,8 @@ Result<ListenAddress> parse_listen_address(const std::string& text);
 
 struct StorageConfig {
     std::string path = "/var/lib/hikyaku/store.db";
-    uint64_t max_message_size = 25 * 1024 * 1024;  // octets; SMTP SIZE, IMAP APPEND
-    uint64_t default_quota = 0;                    // octets per user, 0 = unlimited
+    uint64_t max_message_size = kDefaultMaxMessageSize;  // octets; SMTP SIZE, IMAP APPEND
+    uint64_t default_quota = 0;                          // octets per user, 0 = unlimited
 };
 
 struct TlsConfig {
@@ -40,37 +41,43 @@ struct TlsConfig {
 
 enum class ServerModel { concurrent, iterative };
 
-// Where a session reads message bodies from the store (RETR, later FETCH). On the worker
-// thread they come straight from the page cache, as nginx serves files with aio off; each
-// trip to the blocking pool costs two thread hand-offs, which were half of POP3 RETR's CPU.
-// A store on a slow disk whose files do not stay cached is better served by the pool, so a
-// cold read stalls only that session instead of every session of the worker.
+// Where a session reads from the store (RETR, FETCH, lookups). "worker": first on the
+// session's own thread, from memory only (a read that would wait for the disk is retried on
+// the blocking pool, so a miss stalls only that session); each trip to the pool costs two
+// thread hand-offs, which were half of POP3 RETR's CPU. "pool": always on the pool.
 enum class MessageReads { worker, pool };
 
 struct ServerConfig {
     ServerModel model = ServerModel::concurrent;
-    unsigned workers = 0;                 // 0 = number of cores
-    unsigned max_connections = 10000;     // per daemon process
+    unsigned workers = 0;              // 0 = number of cores
+    unsigned max_connections = 10000;  // per daemon process
     unsigned max_connections_per_ip = 100;
-    unsigned blocking_threads = 4;        // pool for SQLite commits and password hashing
+    unsigned blocking_threads = 4;             // pool for reads that missed the page cache, big parses
+    unsigned auth_threads = 2;                 // password checks (argon2id) at once, on their own threads
+    std::chrono::seconds auth_cache_ttl{300};  // a verified password is recognised this long; 0: off
     MessageReads message_reads = MessageReads::worker;
+    // Messages in flight (SMTP DATA/BDAT, IMAP APPEND): held in memory up to this total for the
+    // process, spooled to files beside the store past it, and refused with a temporary error
+    // once spool_limit bytes are on disk.
+    uint64_t message_memory = 256ull << 20;
+    uint64_t spool_limit = 8ull << 30;
     std::chrono::seconds shutdown_grace{10};
-    std::string user;                     // drop to this user after binding when root
+    std::string user;  // drop to this user after binding when root
 };
 
 enum class BareLinefeedPolicy { reject, normalize };
 
 struct SmtpdConfig {
-    std::string hostname;                        // default: the machine's host name
-    std::vector<ListenAddress> listen;           // port 25 role
-    std::vector<ListenAddress> submission;       // port 587 role
-    std::vector<ListenAddress> submissions;      // port 465 role (implicit TLS)
-    unsigned max_recipients = 100;               // RFC 5321 4.5.3.1.8 minimum is 100
-    unsigned max_errors = 10;                    // then 421 and close
-    unsigned max_line_length = 512;              // command line incl. CRLF, RFC 5321 4.5.3.1.4
+    std::string hostname;                    // default: the machine's host name
+    std::vector<ListenAddress> listen;       // port 25 role
+    std::vector<ListenAddress> submission;   // port 587 role
+    std::vector<ListenAddress> submissions;  // port 465 role (implicit TLS)
+    unsigned max_recipients = 100;           // RFC 5321 4.5.3.1.8 minimum is 100
+    unsigned max_errors = 10;                // then 421 and close
+    unsigned max_line_length = 512;          // command line incl. CRLF, RFC 5321 4.5.3.1.4
     BareLinefeedPolicy bare_linefeed = BareLinefeedPolicy::reject;
-    std::chrono::seconds command_timeout{300};   // RFC 5321 4.5.3.2.7 server timeout: 5 min
-    std::chrono::seconds data_timeout{180};      // RFC 5321 4.5.3.2.5 data block: 3 min
+    std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7 server timeout: 5 min
+    std::chrono::seconds data_timeout{180};     // RFC 5321 4.5.3.2.5 data block: 3 min
 };
 
 struct Pop3dConfig {
@@ -83,6 +90,31 @@ struct ImapdConfig {
     std::vector<ListenAddress> listen;      // port 143 role (STARTTLS)
     std::vector<ListenAddress> listen_tls;  // port 993 role (implicit TLS)
     std::chrono::seconds autologout{1800};  // RFC 3501 5.4: at least 30 minutes
+};
+
+// [relay]: a smarthost that every remote recipient is sent through, when host is set.
+enum class RelayTls { none, starttls, tls };
+struct RelayConfig {
+    std::string host;  // empty: route by DNS (MX records)
+    uint16_t port = 25;
+    RelayTls tls = RelayTls::starttls;
+    std::string user;           // AUTH PLAIN/LOGIN as this user when set (needs TLS)
+    std::string password_file;  // its first line is the password; never in this file
+};
+
+// [delivery]: the delivery agent (deliverd).
+enum class DeliveryTls { may, encrypt, dane };
+struct DeliveryConfig {
+    std::string resolver;                       // "IP:PORT" of a DNS resolver; empty: /etc/resolv.conf
+    DeliveryTls tls = DeliveryTls::may;         // STARTTLS when offered / required and verified / DANE
+    std::chrono::seconds retry_min{300};        // first retry after a temporary failure
+    std::chrono::seconds retry_max{14400};      // longest wait between tries (doubling from retry_min)
+    std::chrono::seconds max_age{432000};       // then a bounce (5 days)
+    std::chrono::seconds delay_warning{14400};  // tell the sender once after this long; 0 = never
+    unsigned concurrency_per_destination = 20;  // connections to one domain (or the relay) at once
+    std::chrono::seconds connect_timeout{30};   // one DNS query; one TCP connection
+    std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2: greeting, each command's reply
+    std::chrono::seconds data_timeout{600};     // RFC 5321 4.5.3.2.6: the reply to the final dot
 };
 
 struct LogConfig {
@@ -98,6 +130,8 @@ struct Config {
     SmtpdConfig smtpd;
     Pop3dConfig pop3d;
     ImapdConfig imapd;
+    RelayConfig relay;
+    DeliveryConfig delivery;
     LogConfig log;
 };
 

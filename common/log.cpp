@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <vector>
 
@@ -72,7 +73,13 @@ void reopen_logs() {
         program = log_program;
         config = log_config;
     }
-    (void)setup_logging(program, config);
+    // A failure keeps the old file (perhaps renamed by the rotation, or deleted): say so loudly
+    // there and on stderr (the journal under systemd), where an administrator will look.
+    if (auto status = setup_logging(program, config); !status) {
+        spdlog::error("SIGHUP: {}; still logging to the file opened before", status.error().message);
+        std::fprintf(stderr, "%s: error: SIGHUP: %s; still logging to the file opened before\n", program.c_str(),
+                     status.error().message.c_str());
+    }
 }
 
 bool debug_logging() { return spdlog::should_log(spdlog::level::debug); }
@@ -86,12 +93,12 @@ std::string mask_secrets(std::string_view line) {
         return std::string(line.substr(0, starts[word])) + "***";
     };
     std::string first = upper(words[0]);
-    if (first == "PASS") return mask_from(1);                  // POP3 (RFC 1939)
-    if (first == "AUTH") return mask_from(2);                  // SMTP/POP3 initial response
-    if (words.size() >= 2) {                                   // IMAP: tag command ...
+    if (first == "PASS") return mask_from(1);  // POP3 (RFC 1939)
+    if (first == "AUTH") return mask_from(2);  // SMTP/POP3 initial response
+    if (words.size() >= 2) {                   // IMAP: tag command ...
         std::string second = upper(words[1]);
-        if (second == "LOGIN") return mask_from(3);            // RFC 3501 6.2.3
-        if (second == "AUTHENTICATE") return mask_from(3);     // RFC 4959 initial response
+        if (second == "LOGIN") return mask_from(3);         // RFC 3501 6.2.3
+        if (second == "AUTHENTICATE") return mask_from(3);  // RFC 4959 initial response
     }
     return std::string(line);
 }

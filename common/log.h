@@ -16,7 +16,8 @@ struct LogConfig;
 
 // Installs the default logger for a program named `program`. Safe to call again (reload).
 Status setup_logging(const std::string& program, const LogConfig& config);
-// Reopens the log file after rotation (SIGHUP); a no-op when logging to stderr.
+// Reopens the log file after rotation (SIGHUP); a no-op when logging to stderr. A file that
+// cannot be opened is logged at error level, in the old file and on stderr.
 void reopen_logs();
 
 // Returns `line` with credentials replaced by "***": "PASS x" -> "PASS ***",

@@ -12,17 +12,21 @@
 
 namespace hikyaku {
 
-// Broad error kinds; protocols map them to their own replies.
+// Error kinds that say what a protocol must answer (STYLE 19): each protocol maps them to
+// its own replies in one table, so "too big" and "over quota" never collapse into one reply.
 enum class Errc {
-    invalid_argument,   // malformed input (bad address, bad mailbox name, ...)
-    not_found,          // unknown user, mailbox, message
-    already_exists,     // duplicate domain, user, mailbox
-    limit_exceeded,     // size, quota, count
-    auth_failed,        // bad credentials
-    busy,               // lock held by another session (POP3 IN-USE)
-    io_error,           // storage or filesystem failure (transient)
-    unsupported,        // schema too new, feature not available
-    internal,           // bug or corrupted state
+    invalid_argument,  // malformed input (bad address, bad mailbox name, ...)
+    not_found,         // unknown user, mailbox, message
+    already_exists,    // duplicate domain, user, mailbox
+    limit_exceeded,    // a count or name length cap (keywords, UIDs exhausted, ...)
+    too_big,           // a message over the maximum message size (IMAP TOOBIG, SMTP 552 5.3.4)
+    over_quota,        // the message would exceed a recipient's quota (IMAP OVERQUOTA, 552 5.2.2)
+    would_block,       // a read that asked not to wait for the disk would have (retry elsewhere)
+    auth_failed,       // bad credentials
+    busy,              // lock held by another session (POP3 IN-USE)
+    io_error,          // storage or filesystem failure (transient)
+    unsupported,       // schema too new, feature not available
+    internal,          // bug or corrupted state
 };
 
 struct Error {
@@ -39,9 +43,18 @@ public:
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
 
-    T& value() & { check(); return std::get<0>(v_); }
-    const T& value() const& { check(); return std::get<0>(v_); }
-    T&& value() && { check(); return std::get<0>(std::move(v_)); }
+    T& value() & {
+        check();
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        check();
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        check();
+        return std::get<0>(std::move(v_));
+    }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }

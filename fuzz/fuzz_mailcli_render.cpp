@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/text/address.h"
+#include "common/text/utf8.h"
 #include "mailcli/render.h"
 
 using namespace hikyaku::mailcli;

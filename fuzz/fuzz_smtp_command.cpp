@@ -44,13 +44,11 @@ void parse_one(std::string_view line, const ParseContext& context, const Command
     if (auto* error = std::get_if<CommandError>(&result)) {
         check_reply(to_reply(*error));
         auto again = parse_command(line, context, limits);
-        require(std::holds_alternative<CommandError>(again) &&
-                std::get<CommandError>(again).kind == error->kind);
+        require(std::holds_alternative<CommandError>(again) && std::get<CommandError>(again).kind == error->kind);
         return;
     }
     const auto& command = std::get<Command>(result);
-    require(line.size() + 2 <= (command.verb == Verb::auth ? limits.max_auth_line_length
-                                                           : limits.max_line_length));
+    require(line.size() + 2 <= (command.verb == Verb::auth ? limits.max_auth_line_length : limits.max_line_length));
     if (auto* mail = command.mail()) {
         check_mailbox(mail->reverse_path);
         if (mail->reverse_path.mailbox && mail->reverse_path.mailbox->non_ascii) require(mail->smtputf8);

@@ -79,11 +79,9 @@ void fuzz_data(std::string_view input, std::size_t chunk, const DataLimits& limi
     if (whole.status == DataStatus::complete && whole.stats.bare_cr + whole.stats.bare_lf == 0) {
         const std::string again_input = stuff(whole.out);
         const Run again = run_data(again_input, again_input.size(), limits);
-        require(again.status == DataStatus::complete && again.out == whole.out &&
-                again.consumed == again_input.size());
+        require(again.status == DataStatus::complete && again.out == whole.out && again.consumed == again_input.size());
     }
-    if (whole.status == DataStatus::bare_line_ending)
-        require(limits.bare_line_endings == BareLineEndingPolicy::reject);
+    if (whole.status == DataStatus::bare_line_ending) require(limits.bare_line_endings == BareLineEndingPolicy::reject);
 }
 
 void fuzz_bdat(std::string_view input, std::size_t chunk, const DataLimits& limits) {
@@ -115,7 +113,7 @@ void fuzz_bdat(std::string_view input, std::size_t chunk, const DataLimits& limi
         }
         require(last_status != BdatStatus::need_more && last_status != BdatStatus::chunk_done);
         r.consumed = pos;
-        r.status = last_status == BdatStatus::complete ? DataStatus::complete
+        r.status = last_status == BdatStatus::complete  ? DataStatus::complete
                    : last_status == BdatStatus::too_big ? DataStatus::too_big
                                                         : DataStatus::bare_line_ending;
         r.stats = reader.stats();

@@ -6,8 +6,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -21,8 +23,25 @@ namespace {
 
 constexpr std::size_t kMaxPasswordLength = 4096;
 
-std::optional<std::uint16_t> port_of(const toml::table& t, std::string_view key,
-                                     const std::string& origin) {
+// The keys of an [accounts.NAME] table (documented in accounts.h, the README and mailcli(1)).
+constexpr std::string_view kAccountKeys[] = {"host",      "user",      "from", "tls",      "smtp_port",
+                                             "pop3_port", "imap_port", "ca",   "insecure", "password_command"};
+
+// "FILE:LINE: unknown key 'KEY' in [accounts.NAME]" for the first key not in `known`.
+void reject_unknown_keys(const toml::table& t, std::span<const std::string_view> known, const std::string& origin,
+                         const std::string& where) {
+    for (const auto& [key, node] : t) {
+        if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+        const auto line = key.source().begin.line != 0 ? key.source().begin.line : node.source().begin.line;
+        std::string message = origin;
+        if (line != 0) message += ":" + std::to_string(line);
+        message += ": unknown key '" + std::string(key.str()) + "'";
+        if (!where.empty()) message += " in " + where;
+        throw CliError(ExitCode::usage, message);
+    }
+}
+
+std::optional<std::uint16_t> port_of(const toml::table& t, std::string_view key, const std::string& origin) {
     if (!t.contains(key)) return std::nullopt;
     auto v = t[key].value<std::int64_t>();
     if (!v || *v < 1 || *v > 65535) {
@@ -53,7 +72,7 @@ std::string default_accounts_path() {
     } else if (const char* home = std::getenv("HOME"); home && *home) {
         base = std::string(home) + "/.config";
     } else {
-        base = ".";
+        base = std::string(".");  // not = ".": g++ 12 -O3 gives a false -Wrestrict
     }
     return base + "/hikyaku/mailcli.toml";
 }
@@ -62,8 +81,7 @@ TlsMode parse_tls_mode(std::string_view text) {
     if (text == "starttls") return TlsMode::starttls;
     if (text == "tls") return TlsMode::tls;
     if (text == "none") return TlsMode::none;
-    throw CliError(ExitCode::usage, "TLS mode must be starttls, tls or none, not \"" +
-                                        std::string(text) + "\"");
+    throw CliError(ExitCode::usage, "TLS mode must be starttls, tls or none, not \"" + std::string(text) + "\"");
 }
 
 std::uint16_t default_port(Protocol protocol, TlsMode tls) {
@@ -75,8 +93,7 @@ std::uint16_t default_port(Protocol protocol, TlsMode tls) {
     return 0;
 }
 
-Account parse_account(std::string_view toml_text, const std::string& name,
-                      const std::string& origin) {
+Account parse_account(std::string_view toml_text, const std::string& name, const std::string& origin) {
     toml::table root;
     try {
         root = toml::parse(toml_text, origin);
@@ -85,7 +102,24 @@ Account parse_account(std::string_view toml_text, const std::string& name,
         where << e.source().begin;
         throw CliError(ExitCode::usage, origin + ": " + std::string(e.description()) + " at " + where.str());
     }
+    static constexpr std::string_view top_keys[] = {"default", "accounts"};
+    reject_unknown_keys(root, top_keys, origin, "");
+    if (root.contains("accounts") && !root["accounts"].as_table()) {
+        throw CliError(ExitCode::usage, origin + ": accounts must be a table ([accounts.NAME])");
+    }
     const toml::table* accounts = root["accounts"].as_table();
+    if (accounts) {
+        for (const auto& [account, node] : *accounts) {
+            const std::string where = "[accounts." + std::string(account.str()) + "]";
+            const toml::table* t = node.as_table();
+            if (!t) throw CliError(ExitCode::usage, origin + ": " + where + " must be a table");
+            if (t->contains("password")) {
+                throw CliError(ExitCode::usage,
+                               origin + " " + where + ": passwords do not belong in the file; use password_command");
+            }
+            reject_unknown_keys(*t, kAccountKeys, origin, where);
+        }
+    }
     std::string chosen = name;
     if (chosen.empty()) chosen = root["default"].value_or(std::string());
     if (chosen.empty()) {
@@ -114,10 +148,6 @@ Account parse_account(std::string_view toml_text, const std::string& name,
         a.insecure = *v;
     }
     a.password_command = string_of(*t, "password_command", where);
-    if (t->contains("password")) {
-        throw CliError(ExitCode::usage,
-                       where + ": passwords do not belong in the file; use password_command");
-    }
     return a;
 }
 
@@ -143,8 +173,7 @@ std::string run_password_command(const std::string& command) {
         out += buf;
         if (out.find('\n') != std::string::npos) break;
     }
-    while (std::fgets(buf, sizeof buf, p)) {
-    }
+    while (std::fgets(buf, sizeof buf, p)) {}
     int rc = pclose(p);
     if (rc != 0) throw CliError(ExitCode::auth, "the password command failed");
     out = out.substr(0, out.find('\n'));

@@ -9,18 +9,22 @@
 //   tls = "starttls"                 # starttls (default), tls, none
 //   smtp_port = 587                  # defaults: 587 / 465 with tls / 25 with none
 //   pop3_port = 110                  # defaults: 110 / 995 with tls
+//   imap_port = 143                  # defaults: 143 / 993 with tls (for mailcli imap, next)
 //   ca = "/path/to/cert.pem"         # optional; insecure = true skips verification
 //   password_command = "pass show mail/work"
 //
+// Documented for users in the README and mailcli(1). Every key of the file is one of those
+// above: an unknown key (a typo such as "smtp-port") is an error naming the file, the line
+// and the key, never silently ignored.
 // Must never: take a password from the command line or from the accounts file itself,
-// print one, or silently ignore an unknown TLS mode.
+// print one, or silently ignore an unknown TLS mode or key.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "mailcli/line_stream.h"
+#include "mailcli/server_connection.h"
 
 namespace hikyaku::mailcli {
 
@@ -40,9 +44,9 @@ struct Account {
 std::string default_accounts_path();
 
 // Loads account `name` (empty: the file's default, or its only account) from the TOML text.
-// CliError(usage) on a syntax error, an unknown account or a bad value.
-Account parse_account(std::string_view toml_text, const std::string& name,
-                      const std::string& origin);
+// CliError(usage) on a syntax error, an unknown key (in any account), an unknown account or
+// a bad value; messages start with "ORIGIN:LINE:" where a line is known.
+Account parse_account(std::string_view toml_text, const std::string& name, const std::string& origin);
 
 // Loads from a file; a missing default file gives an empty account (flags may suffice),
 // a missing explicit file is an error.

@@ -36,8 +36,8 @@ mime::ComposeAttachment load_attachment(const std::string& path) {
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {
         data.append(buf, static_cast<std::size_t>(in.gcount()));
         if (data.size() > kMaxAttachmentSize) {
-            throw CliError(ExitCode::failure, "attachment " + path + " is larger than " +
-                                                  std::to_string(kMaxAttachmentSize) + " bytes");
+            throw CliError(ExitCode::failure,
+                           "attachment " + path + " is larger than " + std::to_string(kMaxAttachmentSize) + " bytes");
         }
     }
     if (in.bad()) throw CliError(ExitCode::failure, "cannot read attachment " + path);

@@ -10,13 +10,13 @@ namespace hikyaku::mailcli {
 
 enum class ExitCode : int {
     ok = 0,
-    failure = 1,        // local problems: files, directories, the editor, libmagic
-    usage = 2,          // bad command line or accounts file
-    connection = 3,     // cannot connect, timeout, connection closed
-    tls = 4,            // handshake or certificate verification failed, STARTTLS refused
-    auth = 5,           // credentials refused, or no usable mechanism
-    protocol = 6,       // the server said no, or said something that is not the protocol
-    partial = 7,        // sent, but some recipients were refused
+    failure = 1,     // local problems: files, directories, the editor, libmagic
+    usage = 2,       // bad command line or accounts file
+    connection = 3,  // cannot connect, timeout, connection closed
+    tls = 4,         // handshake or certificate verification failed, STARTTLS refused
+    auth = 5,        // credentials refused, or no usable mechanism
+    protocol = 6,    // the server said no, or said something that is not the protocol
+    partial = 7,     // sent, but some recipients were refused
 };
 
 class CliError : public std::runtime_error {

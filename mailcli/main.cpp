@@ -1,18 +1,19 @@
 // main.cpp: mailcli, hikyaku's terminal client. The command line (CLI11), the account and
-// flags merged into ServerSettings, and one function per subcommand: send (SMTP) and pop
-// list/read/save/fetch/delete (POP3). Every failure ends here as one line on stderr and an
-// exit code from errors.h.
+// flags merged into ServerSettings, and one function per subcommand: send (SMTP, and
+// --save-sent over IMAP) and pop stat/list/uidl/top/read/save/fetch/delete (POP3); the imap
+// commands are imap_commands.cpp's. Every failure ends here as one line on
+// stderr and an exit code from errors.h; an unknown subcommand is named, with the nearest
+// real one, before CLI11 parses anything (exit 2).
 // Must never: take a password from argv, print one, or leave a message half-delivered into
 // a Maildir.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <map>
-#include <set>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -24,10 +25,12 @@
 #include "hikyaku_version.h"
 #include "mailcli/accounts.h"
 #include "mailcli/attachments.h"
+#include "mailcli/cli_context.h"
 #include "mailcli/errors.h"
-#include "mailcli/maildir.h"
+#include "mailcli/imap_commands.h"
 #include "mailcli/output.h"
 #include "mailcli/pop3_client.h"
+#include "mailcli/pop3_download.h"
 #include "mailcli/render.h"
 #include "mailcli/smtp_client.h"
 
@@ -36,35 +39,7 @@ using namespace hikyaku::mailcli;
 
 namespace {
 
-constexpr std::size_t kMaxBodySize = 64 * 1024 * 1024;
-constexpr const char* kTemplateMarker =
-    "-- Write your message above this line; everything from here on is removed. --";
-
-struct GlobalOptions {
-    std::string accounts_path;
-    std::string account;
-    std::string host, user, tls, ca;
-    int port = 0;
-    bool insecure = false, password_stdin = false, trace = false, json = false;
-    int timeout = 30;
-};
-
-struct Context {
-    GlobalOptions g;
-    Account account;
-    std::string password_cache;
-    bool have_password = false;
-};
-
-std::string read_stream(std::istream& in, const std::string& what) {
-    std::string data;
-    char buf[65536];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        data.append(buf, static_cast<std::size_t>(in.gcount()));
-        if (data.size() > kMaxBodySize) throw CliError(ExitCode::failure, what + " is too large");
-    }
-    return data;
-}
+constexpr const char* kTemplateMarker = "-- Write your message above this line; everything from here on is removed. --";
 
 std::string hostname_for_helo() {
     char buf[256] = {};
@@ -97,46 +72,13 @@ std::string boundary_for(const std::string& message_id, const std::string& date)
     return buf;
 }
 
-ServerSettings settings_for(Context& ctx, Protocol protocol) {
-    ServerSettings s;
-    const GlobalOptions& g = ctx.g;
-    s.host = !g.host.empty() ? g.host : ctx.account.host;
-    if (s.host.empty()) throw CliError(ExitCode::usage, "no server: give --host or an account");
-    s.tls = !g.tls.empty() ? parse_tls_mode(g.tls) : ctx.account.tls;
-    std::optional<std::uint16_t> port;
-    if (g.port != 0) {
-        port = static_cast<std::uint16_t>(g.port);
-    } else if (protocol == Protocol::smtp && ctx.account.smtp_port) {
-        port = ctx.account.smtp_port;
-    } else if (protocol == Protocol::pop3 && ctx.account.pop3_port) {
-        port = ctx.account.pop3_port;
-    }
-    s.port = port ? *port : default_port(protocol, s.tls);
-    s.tls_options.ca_file = !g.ca.empty() ? g.ca : ctx.account.ca;
-    s.tls_options.insecure = g.insecure || ctx.account.insecure;
-    s.user = !g.user.empty() ? g.user : ctx.account.user;
-    s.timeout = std::chrono::seconds(g.timeout);
-    s.trace = g.trace;
-    s.password = [&ctx, user = s.user, host = s.host]() {
-        if (!ctx.have_password) {
-            if (!ctx.account.password_command.empty()) {
-                ctx.password_cache = run_password_command(ctx.account.password_command);
-            } else {
-                ctx.password_cache = prompt_password("Password for " + user + " at " + host + ": ");
-            }
-            ctx.have_password = true;
-        }
-        return ctx.password_cache;
-    };
-    return s;
-}
-
 // ---- send ---------------------------------------------------------------------------------
 
 struct SendOptions {
     std::vector<std::string> to, cc, bcc, attach;
     std::string subject, body_file, from, date, message_id;
     bool dry_run = false;
+    bool save_sent = false;
 };
 
 std::string body_from_editor() {
@@ -166,8 +108,10 @@ int run_send(Context& ctx, const SendOptions& o) {
         throw CliError(ExitCode::usage, "send needs at least one recipient (--to, --cc or --bcc)");
     }
     mime::ComposeInput in;
-    in.from = !o.from.empty() ? o.from : !ctx.account.from.empty() ? ctx.account.from
-              : !ctx.g.user.empty() ? ctx.g.user : ctx.account.user;
+    in.from = !o.from.empty()             ? o.from
+              : !ctx.account.from.empty() ? ctx.account.from
+              : !ctx.g.user.empty()       ? ctx.g.user
+                                          : ctx.account.user;
     if (in.from.empty()) throw CliError(ExitCode::usage, "no sender: give --from or an account");
     in.to = o.to;
     in.cc = o.cc;
@@ -208,9 +152,20 @@ int run_send(Context& ctx, const SendOptions& o) {
             req.recipients.push_back(spec);
         }
     }
-    req.data = std::move(message.bytes);
+    req.data = message.bytes;
     req.eight_bit = message.eight_bit;
     SendResult r = smtp_send(settings_for(ctx, Protocol::smtp), req);
+    std::string saved_in;
+    bool save_failed = false;
+    if (o.save_sent && r.accepted > 0) {
+        try {
+            saved_in = save_sent(ctx, message.bytes);
+        } catch (const CliError& e) {
+            // The message is sent: say what did not work, and exit "partial".
+            std::fprintf(stderr, "mailcli: sent, but not saved in Sent: %s\n", terminal_safe(e.what()).c_str());
+            save_failed = true;
+        }
+    }
     if (ctx.g.json) {
         std::string out = "{\"message_id\":" + json_string(in.message_id) +
                           ",\"accepted\":" + std::to_string(r.accepted) + ",\"refused\":[";
@@ -220,18 +175,20 @@ int run_send(Context& ctx, const SendOptions& o) {
                    ",\"code\":" + std::to_string(r.refused[i].reply.code) +
                    ",\"text\":" + json_string(r.refused[i].reply.text()) + "}";
         }
-        out += "],\"reply\":" + json_string(std::to_string(r.final_reply.code) + " " + r.final_reply.text()) + "}\n";
+        out += "],\"reply\":" + json_string(std::to_string(r.final_reply.code) + " " + r.final_reply.text());
+        if (o.save_sent) out += ",\"saved_in\":" + (saved_in.empty() ? std::string("null") : json_string(saved_in));
+        out += "}\n";
         std::fputs(out.c_str(), stdout);
     } else {
         std::printf("sent %s to %zu recipient%s: %d %s\n", in.message_id.c_str(), r.accepted,
-                    r.accepted == 1 ? "" : "s", r.final_reply.code,
-                    terminal_safe(r.final_reply.text()).c_str());
+                    r.accepted == 1 ? "" : "s", r.final_reply.code, terminal_safe(r.final_reply.text()).c_str());
         for (const auto& f : r.refused) {
-            std::fprintf(stderr, "mailcli: recipient <%s> refused: %d %s\n", f.recipient.c_str(),
-                         f.reply.code, terminal_safe(f.reply.text()).c_str());
+            std::fprintf(stderr, "mailcli: recipient <%s> refused: %d %s\n", f.recipient.c_str(), f.reply.code,
+                         terminal_safe(f.reply.text()).c_str());
         }
     }
-    return r.refused.empty() ? 0 : static_cast<int>(ExitCode::partial);
+    if (!saved_in.empty() && !ctx.g.json) std::printf("saved in %s\n", terminal_safe(saved_in).c_str());
+    return r.refused.empty() && !save_failed ? 0 : static_cast<int>(ExitCode::partial);
 }
 
 // ---- pop ----------------------------------------------------------------------------------
@@ -264,10 +221,58 @@ int run_pop_list(Context& ctx) {
     } else if (rows.empty()) {
         std::printf("no messages\n");
     } else {
-        std::fputs(format_table({"#", "SIZE", "DATE", "FROM", "SUBJECT"}, rows,
-                                {true, true, false, false, false}, detect_style())
+        std::fputs(format_table({"#", "SIZE", "DATE", "FROM", "SUBJECT"}, rows, {true, true, false, false, false},
+                                detect_style())
                        .c_str(),
                    stdout);
+    }
+    return 0;
+}
+
+int run_pop_stat(Context& ctx) {
+    Pop3Client pop(settings_for(ctx, Protocol::pop3));
+    const Pop3Drop drop = pop.stat();
+    pop.quit();
+    if (ctx.g.json) {
+        std::printf("{\"messages\":%llu,\"octets\":%llu}\n", static_cast<unsigned long long>(drop.messages),
+                    static_cast<unsigned long long>(drop.octets));
+    } else {
+        std::printf("%llu message%s, %llu bytes\n", static_cast<unsigned long long>(drop.messages),
+                    drop.messages == 1 ? "" : "s", static_cast<unsigned long long>(drop.octets));
+    }
+    return 0;
+}
+
+int run_pop_uidl(Context& ctx) {
+    Pop3Client pop(settings_for(ctx, Protocol::pop3));
+    const std::vector<Pop3Uid> uids = pop.uidl();
+    pop.quit();
+    if (ctx.g.json) {
+        std::string out = "[";
+        for (const auto& u : uids) {
+            if (out.size() > 1) out += ",";
+            out += "{\"number\":" + std::to_string(u.number) + ",\"uid\":" + json_string(u.uid) + "}";
+        }
+        std::printf("%s]\n", out.c_str());
+    } else if (uids.empty()) {
+        std::printf("no messages\n");
+    } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& u : uids) rows.push_back({std::to_string(u.number), u.uid});
+        std::fputs(format_table({"#", "UID"}, rows, {true, false}, detect_style()).c_str(), stdout);
+    }
+    return 0;
+}
+
+int run_pop_top(Context& ctx, std::uint32_t n, std::uint32_t lines) {
+    Pop3Client pop(settings_for(ctx, Protocol::pop3));
+    check_number(n, pop.list());
+    const std::string text = pop.top(n, lines);
+    pop.quit();
+    if (ctx.g.json) {
+        std::printf("{\"number\":%u,\"lines\":%u,\"text\":%s}\n", n, lines, json_string(text).c_str());
+    } else {
+        std::fputs(terminal_safe(text).c_str(), stdout);
     }
     return 0;
 }
@@ -277,29 +282,7 @@ int run_pop_read(Context& ctx, std::uint32_t n, bool raw) {
     check_number(n, pop.list());
     std::string message = pop.retr(n);
     pop.quit();
-    if (raw) {
-        std::fwrite(message.data(), 1, message.size(), stdout);
-        return 0;
-    }
-    RenderedMessage r = render_message(message);
-    if (ctx.g.json) {
-        std::string out = "{\"number\":" + std::to_string(n) + ",\"headers\":{";
-        for (std::size_t i = 0; i < r.headers.size(); ++i) {
-            if (i) out += ",";
-            out += json_string(r.headers[i].first) + ":" + json_string(r.headers[i].second);
-        }
-        out += "},\"body\":" + json_string(r.body) + ",\"attachments\":[";
-        for (std::size_t i = 0; i < r.attachments.size(); ++i) {
-            if (i) out += ",";
-            out += "{\"filename\":" + json_string(r.attachments[i].filename) +
-                   ",\"content_type\":" + json_string(r.attachments[i].content_type) +
-                   ",\"size\":" + std::to_string(r.attachments[i].size) + "}";
-        }
-        out += "]}\n";
-        std::fputs(out.c_str(), stdout);
-    } else {
-        std::fputs(format_rendered(r).c_str(), stdout);
-    }
+    print_message(ctx, "number", n, message, raw);
     return 0;
 }
 
@@ -308,79 +291,29 @@ int run_pop_save(Context& ctx, std::uint32_t n, const std::string& dir) {
     check_number(n, pop.list());
     std::string message = pop.retr(n);
     pop.quit();
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        throw CliError(ExitCode::failure, "cannot create " + dir);
-    }
-    std::vector<AttachmentData> atts = extract_attachments(message);
-    std::string json = "[";
-    std::size_t index = 0;
-    for (const auto& a : atts) {
-        ++index;
-        std::string name = safe_filename(a.info.filename, "attachment-" + std::to_string(index));
-        std::string path = write_new_file(dir, name, a.data);
-        if (ctx.g.json) {
-            if (json.size() > 1) json += ",";
-            json += "{\"path\":" + json_string(path) + ",\"content_type\":" +
-                    json_string(a.info.content_type) + ",\"size\":" + std::to_string(a.data.size()) + "}";
-        } else {
-            std::printf("saved %s (%s, %zu bytes)\n", terminal_safe(path).c_str(),
-                        a.info.content_type.c_str(), a.data.size());
-        }
-    }
-    if (ctx.g.json) std::printf("%s]\n", json.c_str());
-    else if (atts.empty()) std::printf("message %u has no attachments\n", n);
+    save_attachments(ctx, dir, message, "message " + std::to_string(n));
     return 0;
 }
 
-int run_pop_fetch(Context& ctx, const std::string& dir, bool keep) {
-    ServerSettings settings = settings_for(ctx, Protocol::pop3);
-    Pop3Client pop(settings);
-    maildir_create(dir);
-    std::vector<Pop3Listing> listing = pop.list();
-    std::vector<Pop3Uid> uids;
-    bool have_uids = true;
-    try {
-        uids = pop.uidl();
-    } catch (const CliError& e) {
-        if (keep) throw CliError(ExitCode::protocol, std::string("fetch --keep needs UIDL: ") + e.what());
-        have_uids = false;
-    }
-    const std::string key = settings.user + "@" + settings.host + ":" + std::to_string(settings.port);
-    const std::string state = uid_state_path(dir);
-    std::set<std::string> seen = have_uids ? load_uid_state(state, key) : std::set<std::string>{};
-    std::map<std::uint32_t, std::string> uid_of;
-    for (const auto& u : uids) uid_of[u.number] = u.uid;
-
-    ProgressBar bar(listing.size(), !ctx.g.json);
-    std::size_t fetched = 0, skipped = 0, deleted = 0, done = 0;
-    std::string json_files;
-    for (const auto& l : listing) {
-        auto it = uid_of.find(l.number);
-        const bool known = it != uid_of.end() && seen.count(it->second);
-        if (known) {
-            ++skipped;
-        } else {
-            std::string message = pop.retr(l.number);
-            std::string path = maildir_deliver(dir, message);
-            if (it != uid_of.end()) record_uid(state, key, it->second);
-            ++fetched;
-            if (!json_files.empty()) json_files += ",";
-            json_files += json_string(path);
-        }
-        if (!keep) {
-            pop.dele(l.number);
-            ++deleted;
-        }
-        bar.update(++done, "message " + std::to_string(l.number));
-    }
-    pop.quit();
-    bar.finish();
+int run_pop_fetch(Context& ctx, const std::string& dir, bool keep, unsigned connections) {
+    PopFetchOptions options;
+    options.settings = with_password_now(settings_for(ctx, Protocol::pop3));
+    options.maildir = dir;
+    options.keep = keep;
+    options.connections = connections;
+    options.progress = !ctx.g.json;
+    const PopFetchResult r = fetch_maildrop(options);
+    warn_failed_connections(r.download);
     if (ctx.g.json) {
-        std::printf("{\"fetched\":%zu,\"skipped\":%zu,\"deleted\":%zu,\"files\":[%s]}\n", fetched,
-                    skipped, deleted, json_files.c_str());
+        std::string files;
+        for (const auto& f : r.files) files += (files.empty() ? "" : ",") + json_string(f);
+        std::printf(
+            "{\"fetched\":%zu,\"skipped\":%zu,\"deleted\":%zu,\"connections\":%u,"
+            "\"failed_connections\":%u,\"files\":[%s]}\n",
+            r.download.messages, r.skipped, r.deleted, r.connections, r.download.connections_failed, files.c_str());
     } else {
-        std::printf("fetched %zu, skipped %zu already fetched, deleted %zu on the server\n",
-                    fetched, skipped, deleted);
+        std::printf("fetched %zu, skipped %zu already fetched, deleted %zu on the server\n", r.download.messages,
+                    r.skipped, r.deleted);
     }
     return 0;
 }
@@ -396,45 +329,134 @@ int run_pop_delete(Context& ctx, const std::vector<std::uint32_t>& numbers) {
     return 0;
 }
 
+// ---- the command line -----------------------------------------------------------------------
+
+// Levenshtein distance of two short words, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Walks the command line as CLI11 will (options of a command and of its parents, values of
+// options that take one) and returns "unknown command 'retr' (did you mean 'read'?)" for the
+// first word where a command has subcommands and the word is none of them; empty when the
+// line names only real commands. Run before parsing, so "pop retr --help" is an error too,
+// not the help of "pop".
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+    CLI::App* command = &app;
+    auto find_option = [&](const std::string& name) -> const CLI::Option* {
+        for (CLI::App* c = command; c; c = c->get_parent()) {
+            if (const CLI::Option* o = c->get_option_no_throw(name)) return o;
+        }
+        return nullptr;
+    };
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "--") return {};
+        if (word.starts_with("-")) {
+            if (word.find('=') != std::string::npos) continue;
+            const CLI::Option* o = find_option(word);
+            if (o && o->get_items_expected_max() > 0 && !o->get_positional()) ++i;  // its value
+            continue;
+        }
+        const std::vector<CLI::App*> subcommands = command->get_subcommands([](CLI::App*) { return true; });
+        if (subcommands.empty()) return {};  // a positional argument of a leaf command
+        CLI::App* next = nullptr;
+        std::string nearest;
+        std::size_t best = std::string::npos;
+        for (CLI::App* sub : subcommands) {
+            if (sub->check_name(word)) next = sub;
+            const std::size_t d = edit_distance(word, sub->get_name());
+            if (d < best) {
+                best = d;
+                nearest = sub->get_name();
+            }
+        }
+        if (!next) {
+            std::string message = "unknown command '" + word + "'";
+            if (best <= std::max<std::size_t>(2, word.size() / 2)) message += " (did you mean '" + nearest + "'?)";
+            std::string names;
+            for (CLI::App* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
+            return message + "; " + (command == &app ? std::string("mailcli") : "mailcli " + command->get_name()) +
+                   " knows " + names;
+        }
+        command = next;
+    }
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"mailcli: send mail over SMTP and read it over POP3"};
+    CLI::App app{"mailcli: send mail over SMTP, read it over POP3 and IMAP"};
     app.set_version_flag("--version", std::string("mailcli (hikyaku) ") + HIKYAKU_VERSION);
     app.require_subcommand(1);
     app.fallthrough();
+    // --help shows every default: the fixed ones as "=VALUE" (capture_default_str), the others
+    // in words (where the value comes from when the option is not given).
     Context ctx;
     GlobalOptions& g = ctx.g;
-    app.add_option("--accounts", g.accounts_path, "accounts file (default $XDG_CONFIG_HOME/hikyaku/mailcli.toml)");
-    app.add_option("--account", g.account, "account name in the accounts file");
-    app.add_option("--host", g.host, "server host name");
-    app.add_option("--port", g.port, "server port")->check(CLI::Range(1, 65535));
-    app.add_option("--user", g.user, "user name to log in with");
-    app.add_option("--tls", g.tls, "starttls, tls or none")->check(CLI::IsMember({"starttls", "tls", "none"}));
-    app.add_option("--ca", g.ca, "trust this CA certificate (PEM) instead of the system store");
+    app.add_option("--accounts", g.accounts_path,
+                   "accounts file (default: $XDG_CONFIG_HOME/hikyaku/mailcli.toml, else "
+                   "~/.config/hikyaku/mailcli.toml; see mailcli(1))");
+    app.add_option("--account", g.account,
+                   "account name in the accounts file (default: the file's \"default\", or its only account)");
+    app.add_option("--host", g.host, "server host name or address (default: the account's host)");
+    app.add_option("--port", g.port,
+                   "server port (default: the account's smtp_port/pop3_port/imap_port, else by --tls: SMTP 587, 465 "
+                   "with tls, 25 with none; POP3 110, 995 with tls; IMAP 143, 993 with tls)")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("--user", g.user, "user name to log in with (default: the account's user)");
+    app.add_option("--tls", g.tls, "starttls, tls or none (default: the account's tls, else starttls)")
+        ->check(CLI::IsMember({"starttls", "tls", "none"}));
+    app.add_option("--ca", g.ca,
+                   "trust this CA certificate (PEM) instead of the system store (default: the account's ca)");
     app.add_flag("--insecure", g.insecure, "do not verify the server's certificate");
-    app.add_flag("--password-stdin", g.password_stdin, "read the password from the first line of stdin");
+    app.add_flag("--password-stdin", g.password_stdin,
+                 "read the password from the first line of stdin (default: the account's password_command, "
+                 "else a prompt on the terminal)");
     app.add_flag("--trace", g.trace, "print the protocol conversation on stderr (credentials masked)");
     app.add_flag("--json", g.json, "machine-readable output");
-    app.add_option("--timeout", g.timeout, "seconds to wait for the server")->check(CLI::Range(1, 3600));
+    app.add_option("--timeout", g.timeout,
+                   "seconds to wait for the server: for a whole reply, and for each line of a message")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
 
     SendOptions so;
     CLI::App* send = app.add_subcommand("send", "compose a message and send it over SMTP");
     send->add_option("--to", so.to, "recipient (repeatable)");
     send->add_option("--cc", so.cc, "copy recipient (repeatable)");
     send->add_option("--bcc", so.bcc, "blind copy recipient (repeatable, never in the headers)");
-    send->add_option("--subject", so.subject, "subject")->required();
+    send->add_option("--subject", so.subject, "subject (default: empty)");
     send->add_option("--attach", so.attach, "file to attach (repeatable)")->check(CLI::ExistingFile);
-    send->add_option("--body-file", so.body_file, "message text (default: stdin, or $EDITOR)");
-    send->add_option("--from", so.from, "sender (default: the account's from or user)");
+    send->add_option("--body-file", so.body_file, "message text (default: stdin, or $EDITOR on a terminal)");
+    send->add_option("--from", so.from, "sender (default: the account's from, else its user)");
     send->add_option("--date", so.date, "Date header (default: now)");
     send->add_option("--message-id", so.message_id, "Message-ID header (default: generated)");
     send->add_flag("--dry-run", so.dry_run, "print the message instead of sending it");
+    send->add_flag("--save-sent", so.save_sent,
+                   "also store the sent message in the account's Sent mailbox over IMAP (same host and user)");
 
     CLI::App* pop = app.add_subcommand("pop", "read mail over POP3");
     pop->require_subcommand(1);
-    CLI::App* pop_list = pop->add_subcommand("list", "list messages: number, size, date, from, subject");
     std::uint32_t number = 0;
+    CLI::App* pop_stat = pop->add_subcommand("stat", "number of messages and their total size");
+    CLI::App* pop_list = pop->add_subcommand("list", "list messages: number, size, date, from, subject");
+    CLI::App* pop_uidl = pop->add_subcommand("uidl", "list messages: number and unique id");
+    std::uint32_t top_lines = 10;
+    CLI::App* pop_top = pop->add_subcommand("top", "show a message's header and the first lines of its body");
+    pop_top->add_option("N", number, "message number")->required();
+    pop_top->add_option("LINES", top_lines, "lines of the body to show")->capture_default_str();
     bool raw = false;
     CLI::App* pop_read = pop->add_subcommand("read", "show one message");
     pop_read->add_option("N", number, "message number")->required();
@@ -448,10 +470,22 @@ int main(int argc, char** argv) {
     CLI::App* pop_fetch = pop->add_subcommand("fetch", "download every message into a Maildir");
     pop_fetch->add_option("--to", fetch_dir, "Maildir directory")->required();
     pop_fetch->add_flag("--keep", keep, "leave the messages on the server");
+    unsigned pop_connections = 1;
+    pop_fetch
+        ->add_option("--connections", pop_connections,
+                     "connections downloading in parallel (a server that locks the maildrop, as RFC 1939 8 "
+                     "allows, admits one)")
+        ->check(CLI::Range(1u, kMaxConnections))
+        ->capture_default_str();
     std::vector<std::uint32_t> numbers;
     CLI::App* pop_delete = pop->add_subcommand("delete", "delete messages");
     pop_delete->add_option("N", numbers, "message numbers")->required();
+    ImapCommands imap_commands(app, ctx);
 
+    if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
+        std::fprintf(stderr, "mailcli: %s\n", terminal_safe(unknown).c_str());
+        return static_cast<int>(ExitCode::usage);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -476,11 +510,15 @@ int main(int argc, char** argv) {
             ctx.have_password = true;
         }
         if (send->parsed()) return run_send(ctx, so);
+        if (pop_stat->parsed()) return run_pop_stat(ctx);
         if (pop_list->parsed()) return run_pop_list(ctx);
+        if (pop_uidl->parsed()) return run_pop_uidl(ctx);
+        if (pop_top->parsed()) return run_pop_top(ctx, number, top_lines);
         if (pop_read->parsed()) return run_pop_read(ctx, number, raw);
         if (pop_save->parsed()) return run_pop_save(ctx, number, attach_dir);
-        if (pop_fetch->parsed()) return run_pop_fetch(ctx, fetch_dir, keep);
+        if (pop_fetch->parsed()) return run_pop_fetch(ctx, fetch_dir, keep, pop_connections);
         if (pop_delete->parsed()) return run_pop_delete(ctx, numbers);
+        if (const std::optional<int> rc = imap_commands.run()) return *rc;
         throw CliError(ExitCode::usage, "no command");
     } catch (const CliError& e) {
         std::fprintf(stderr, "mailcli: %s\n", terminal_safe(e.what()).c_str());

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "common/text/charset.h"
+#include "common/text/json.h"
 
 namespace hikyaku::mailcli {
 
@@ -26,11 +27,9 @@ std::uint32_t next_code_point(std::string_view s, std::size_t& i) {
 }
 
 bool is_wide(std::uint32_t cp) {
-    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-           (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-           (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-           (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
-           (cp >= 0x20000 && cp <= 0x3fffd);
+    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+           (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+           (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) || (cp >= 0x20000 && cp <= 0x3fffd);
 }
 
 // Cuts text to at most `width` display columns, with "…" when cut.
@@ -71,31 +70,9 @@ std::size_t display_width(std::string_view s) {
     return width;
 }
 
-std::string json_string(std::string_view text_in) {
-    const std::string text = text::utf8_sanitize(text_in);
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
-}
+std::string json_string(std::string_view text) { return text::json_string(text); }
 
-std::string format_table(const std::vector<std::string>& header,
-                         const std::vector<std::vector<std::string>>& rows,
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                          const std::vector<bool>& right_aligned, const OutputStyle& style) {
     const std::size_t n = header.size();
     std::vector<std::size_t> widths(n, 0);

@@ -25,8 +25,7 @@ std::string json_string(std::string_view text);
 
 // Columns: a header row and data rows; the last column is cut to the terminal width on a
 // TTY. Numeric columns (right_aligned) align right.
-std::string format_table(const std::vector<std::string>& header,
-                         const std::vector<std::vector<std::string>>& rows,
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                          const std::vector<bool>& right_aligned, const OutputStyle& style);
 
 // Display width of UTF-8 text (code points; East Asian wide characters count 2).

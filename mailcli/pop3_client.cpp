@@ -3,10 +3,6 @@
 // response past its bound.
 #include "mailcli/pop3_client.h"
 
-#include <algorithm>
-#include <cctype>
-#include <charconv>
-
 #include "common/text/base64.h"
 #include "mailcli/errors.h"
 
@@ -14,196 +10,176 @@ namespace hikyaku::mailcli {
 
 namespace {
 
-bool is_ok(std::string_view line) { return line == "+OK" || line.starts_with("+OK "); }
+constexpr std::size_t kShownStatus = 200;
 
-std::vector<std::string> capabilities(LineStream& s) {
-    std::vector<std::string> caps;
-    for (std::size_t n = 0;; ++n) {
-        std::string line = s.read_line(kMaxPop3StatusLine);
-        if (line == ".") return caps;
-        if (n > 1000) throw CliError(ExitCode::protocol, "CAPA response too long");
-        std::string up;
-        for (char c : line) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        caps.push_back(std::move(up));
+// The lines of a multi-line body as the trace shows them (the first kTraceDataLines).
+void trace_body(const ServerConnection& s, const client::Pop3ResponseParser& p) {
+    std::size_t shown = 0;
+    for (std::string_view line : client::body_lines(p.body())) {
+        if (shown == kTraceDataLines) break;
+        s.trace_received(line.starts_with('.') ? "." + std::string(line) : std::string(line));
+        ++shown;
     }
-}
-
-bool has_cap(const std::vector<std::string>& caps, std::string_view prefix) {
-    for (const auto& c : caps) {
-        if (c == prefix || c.starts_with(std::string(prefix) + " ")) return true;
+    if (p.body_lines() > shown) {
+        s.trace_received("[... " + std::to_string(p.body_lines() - shown) + " more lines not shown]");
     }
-    return false;
-}
-
-bool sasl_plain(const std::vector<std::string>& caps) {
-    for (const auto& c : caps) {
-        if (c.starts_with("SASL ") && (c + " ").find(" PLAIN ") != std::string::npos) return true;
-    }
-    return false;
-}
-
-// The lines of a body returned by multiline() (each ends with CRLF there), without the CRLFs.
-std::vector<std::string_view> body_lines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    for (std::size_t pos = 0; pos < text.size();) {
-        std::size_t end = std::min(text.find("\r\n", pos), text.size());
-        lines.push_back(text.substr(pos, end - pos));
-        pos = end + 2;
-    }
-    return lines;
+    s.trace_received(".");
 }
 
 }  // namespace
 
-std::optional<Pop3Listing> parse_scan_line(std::string_view line) {
-    Pop3Listing l;
-    const char* end = line.data() + line.size();
-    auto [p, ec] = std::from_chars(line.data(), end, l.number);
-    if (ec != std::errc() || p == end || *p != ' ' || l.number == 0) return std::nullopt;
-    ++p;
-    auto [q, ec2] = std::from_chars(p, end, l.size);
-    if (ec2 != std::errc() || (q != end && *q != ' ')) return std::nullopt;
-    return l;
-}
-
-std::optional<Pop3Uid> parse_uid_line(std::string_view line) {
-    Pop3Uid u;
-    const char* end = line.data() + line.size();
-    auto [p, ec] = std::from_chars(line.data(), end, u.number);
-    if (ec != std::errc() || p == end || *p != ' ' || u.number == 0) return std::nullopt;
-    std::string_view uid = line.substr(static_cast<std::size_t>(p - line.data()) + 1);
-    // RFC 1939 7: 1 to 70 characters in the range 0x21 to 0x7E.
-    if (uid.empty() || uid.size() > 70) return std::nullopt;
-    for (unsigned char c : uid) {
-        if (c < 0x21 || c > 0x7e) return std::nullopt;
+const client::Pop3ResponseParser& Pop3Client::read_response(client::Pop3Body body) {
+    parser_.reset(body);
+    // A status line whole within the timeout; a body (a message of any size) line by line.
+    if (body == client::Pop3Body::none) connection_->read_response(parser_);
+    else connection_->read_long_response(parser_);
+    if (connection_->tracing()) {
+        const client::Pop3Status st = parser_.status();
+        if (st == client::Pop3Status::ok || st == client::Pop3Status::err) {
+            const std::string indicator = st == client::Pop3Status::ok ? "+OK" : "-ERR";
+            connection_->trace_received(parser_.status_text().empty() ? indicator
+                                                                      : indicator + " " + parser_.status_text());
+            if (st == client::Pop3Status::ok && body != client::Pop3Body::none) trace_body(*connection_, parser_);
+        } else if (!parser_.bad_line().empty()) {
+            connection_->trace_received(parser_.bad_line());
+        }
     }
-    u.uid = std::string(uid);
-    return u;
+    const client::Pop3Status st = parser_.status();
+    if (st != client::Pop3Status::ok && st != client::Pop3Status::err && st != client::Pop3Status::not_pop3) {
+        throw CliError(ExitCode::protocol, parser_.error_message());
+    }
+    return parser_;
 }
 
-std::string_view unstuff(std::string_view line) {
-    if (line.size() > 1 && line[0] == '.') line.remove_prefix(1);
-    return line;
+const client::Pop3ResponseParser& Pop3Client::exchange(std::string_view line, client::Pop3Body body,
+                                                       std::string_view trace_as) {
+    connection_->write_line(line, trace_as);
+    const auto& p = read_response(body);
+    const std::string what(trace_as.empty() ? line : trace_as);
+    if (p.status() == client::Pop3Status::err) {
+        throw CliError(ExitCode::protocol, what + ": -ERR " + p.status_text().substr(0, kShownStatus));
+    }
+    if (p.status() == client::Pop3Status::not_pop3) {
+        throw CliError(ExitCode::protocol, what + ": " + p.error_message());
+    }
+    return p;
 }
 
 Pop3Client::Pop3Client(const ServerSettings& settings) : settings_(settings) {
     if (settings_.user.empty()) throw CliError(ExitCode::usage, "POP3 needs a user (--user)");
-    stream_ = std::make_unique<LineStream>(settings_.host, settings_.port, settings_.timeout,
-                                           settings_.trace);
-    LineStream& s = *stream_;
-    if (settings_.tls == TlsMode::tls) s.start_tls(settings_.host, settings_.tls_options);
-    std::string greeting = s.read_line(kMaxPop3StatusLine);
-    if (!is_ok(greeting)) {
-        throw CliError(ExitCode::protocol, "the server refused the connection: " + greeting.substr(0, 200));
+    connection_ = std::make_unique<ServerConnection>(settings_, client::ServerKind::pop3);
+    ServerConnection& s = *connection_;
+    s.await_greeting();
+    const auto& greeting = read_response(client::Pop3Body::none);
+    if (greeting.status() == client::Pop3Status::not_pop3) s.wrong_server(greeting.bad_line());
+    if (greeting.status() == client::Pop3Status::err) {
+        throw CliError(ExitCode::protocol,
+                       "the server refused the connection: -ERR " + greeting.status_text().substr(0, kShownStatus));
     }
-    s.write_line("CAPA");
-    std::vector<std::string> caps;
-    bool have_caps = is_ok(s.read_line(kMaxPop3StatusLine));
-    if (have_caps) caps = capabilities(s);
+    // RFC 2449: a server without CAPA answers -ERR; then USER/PASS is all we may assume.
+    auto capabilities = [&]() -> std::vector<std::string> {
+        s.write_line("CAPA");
+        const auto& p = read_response(client::Pop3Body::keep);
+        if (p.status() != client::Pop3Status::ok) return {};
+        std::vector<std::string> caps;
+        for (std::string_view c : client::body_lines(p.body())) caps.emplace_back(c);
+        return caps;
+    };
+    std::vector<std::string> caps = capabilities();
+    auto views = [](const std::vector<std::string>& v) { return std::vector<std::string_view>(v.begin(), v.end()); };
     if (settings_.tls == TlsMode::starttls) {
-        if (have_caps && !has_cap(caps, "STLS")) {
+        if (!caps.empty() && !client::has_capability(views(caps), "STLS")) {
             throw CliError(ExitCode::tls, "the server does not offer STLS");
         }
         s.write_line("STLS");
-        std::string r = s.read_line(kMaxPop3StatusLine);
-        if (!is_ok(r)) throw CliError(ExitCode::tls, "STLS refused: " + r.substr(0, 200));
-        s.start_tls(settings_.host, settings_.tls_options);
-        s.write_line("CAPA");  // RFC 2595 4: capabilities may change after TLS
-        have_caps = is_ok(s.read_line(kMaxPop3StatusLine));
-        caps = have_caps ? capabilities(s) : std::vector<std::string>{};
+        const auto& r = read_response(client::Pop3Body::none);
+        if (r.status() != client::Pop3Status::ok) {
+            throw CliError(ExitCode::tls, "STLS refused: " + (r.status() == client::Pop3Status::err
+                                                                  ? "-ERR " + r.status_text().substr(0, kShownStatus)
+                                                                  : r.error_message()));
+        }
+        s.start_tls();
+        caps = capabilities();  // RFC 2595 4: capabilities may change after TLS
     }
     const std::string password = settings_.password ? settings_.password() : std::string();
-    std::string reply;
-    if (have_caps && !has_cap(caps, "USER") && sasl_plain(caps)) {
+    const bool sasl_only = !caps.empty() && !client::has_capability(views(caps), "USER") &&
+                           client::has_sasl_mechanism(views(caps), "PLAIN");
+    client::Pop3Status outcome;
+    std::string why;
+    if (sasl_only) {
         std::string message;
         message += '\0';
         message += settings_.user;
         message += '\0';
         message += password;
         s.write_line("AUTH PLAIN " + text::base64_encode(message), "AUTH PLAIN ****");
-        reply = s.read_line(kMaxPop3StatusLine);
+        const auto& r = read_response(client::Pop3Body::none);
+        outcome = r.status();
+        why = r.status() == client::Pop3Status::err ? "-ERR " + r.status_text() : r.error_message();
     } else {
         s.write_line("USER " + settings_.user);
-        reply = s.read_line(kMaxPop3StatusLine);
-        if (is_ok(reply)) {
+        const auto& u = read_response(client::Pop3Body::none);
+        outcome = u.status();
+        why = u.status() == client::Pop3Status::err ? "-ERR " + u.status_text() : u.error_message();
+        if (outcome == client::Pop3Status::ok) {
             s.write_line("PASS " + password, "PASS ****");
-            reply = s.read_line(kMaxPop3StatusLine);
+            const auto& p = read_response(client::Pop3Body::none);
+            outcome = p.status();
+            why = p.status() == client::Pop3Status::err ? "-ERR " + p.status_text() : p.error_message();
         }
     }
-    if (!is_ok(reply)) throw CliError(ExitCode::auth, "login failed: " + reply.substr(0, 200));
+    if (outcome != client::Pop3Status::ok)
+        throw CliError(ExitCode::auth, "login failed: " + why.substr(0, kShownStatus));
 }
 
 Pop3Client::~Pop3Client() = default;
 
-std::string Pop3Client::status(std::string_view line, std::string_view trace_as) {
-    stream_->write_line(line, trace_as);
-    std::string reply = stream_->read_line(kMaxPop3StatusLine);
-    if (is_ok(reply)) return reply;
-    if (reply.starts_with("-ERR")) {
-        throw CliError(ExitCode::protocol, std::string(line) + ": " + reply.substr(0, 200));
-    }
-    throw CliError(ExitCode::protocol, "not a POP3 status line: \"" + reply.substr(0, 80) + "\"");
-}
-
-std::string Pop3Client::multiline(std::size_t max_bytes) {
-    std::string out;
-    std::size_t lines = 0;
-    for (;;) {
-        std::string line = stream_->read_line(kMaxPop3DataLine, /*quiet=*/lines >= 40);
-        if (line == ".") break;
-        if (lines == 40) stream_->trace_server("[... more lines not shown]");
-        ++lines;
-        std::string_view data = unstuff(line);
-        if (out.size() + data.size() + 2 > max_bytes) {
-            throw CliError(ExitCode::protocol, "a response larger than " +
-                                                   std::to_string(max_bytes) + " bytes");
-        }
-        out += data;
-        out += "\r\n";
-    }
-    return out;
+Pop3Drop Pop3Client::stat() {
+    const auto& p = exchange("STAT", client::Pop3Body::none);
+    auto drop = client::parse_drop_listing(p.status_text());
+    if (!drop)
+        throw CliError(ExitCode::protocol, "malformed STAT reply: \"+OK " + p.status_text().substr(0, 80) + "\"");
+    return *drop;
 }
 
 std::vector<Pop3Listing> Pop3Client::list() {
-    status("LIST");
+    const auto& p = exchange("LIST", client::Pop3Body::keep);
     std::vector<Pop3Listing> out;
-    std::string text = multiline(kMaxPop3Message);
-    for (std::string_view line : body_lines(text)) {
-        auto l = parse_scan_line(line);
-        if (!l) throw CliError(ExitCode::protocol, "malformed LIST line");
+    for (std::string_view line : client::body_lines(p.body())) {
+        auto l = client::parse_scan_line(line);
+        if (!l) throw CliError(ExitCode::protocol, "malformed LIST line: \"" + std::string(line.substr(0, 80)) + "\"");
         out.push_back(*l);
     }
     return out;
 }
 
 std::vector<Pop3Uid> Pop3Client::uidl() {
-    status("UIDL");
+    const auto& p = exchange("UIDL", client::Pop3Body::keep);
     std::vector<Pop3Uid> out;
-    std::string text = multiline(kMaxPop3Message);
-    for (std::string_view line : body_lines(text)) {
-        auto u = parse_uid_line(line);
-        if (!u) throw CliError(ExitCode::protocol, "malformed UIDL line");
+    for (std::string_view line : client::body_lines(p.body())) {
+        auto u = client::parse_uid_line(line);
+        if (!u) throw CliError(ExitCode::protocol, "malformed UIDL line: \"" + std::string(line.substr(0, 80)) + "\"");
         out.push_back(std::move(*u));
     }
     return out;
 }
 
 std::string Pop3Client::top(std::uint32_t number, std::uint32_t lines) {
-    status("TOP " + std::to_string(number) + " " + std::to_string(lines));
-    return multiline(kMaxPop3Message);
+    exchange("TOP " + std::to_string(number) + " " + std::to_string(lines), client::Pop3Body::keep);
+    return parser_.take_body();
 }
 
 std::string Pop3Client::retr(std::uint32_t number) {
-    status("RETR " + std::to_string(number));
-    return multiline(kMaxPop3Message);
+    exchange("RETR " + std::to_string(number), client::Pop3Body::keep);
+    return parser_.take_body();
 }
 
-void Pop3Client::dele(std::uint32_t number) { status("DELE " + std::to_string(number)); }
+void Pop3Client::dele(std::uint32_t number) { exchange("DELE " + std::to_string(number), client::Pop3Body::none); }
 
 void Pop3Client::quit() {
     if (quit_sent_) return;
     quit_sent_ = true;
-    status("QUIT");
+    exchange("QUIT", client::Pop3Body::none);
 }
 
 }  // namespace hikyaku::mailcli

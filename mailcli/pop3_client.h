@@ -1,41 +1,26 @@
 // pop3_client.h: the client side of POP3 (RFC 1939): greeting, CAPA (RFC 2449), STLS
-// (RFC 2595), USER/PASS or AUTH PLAIN (RFC 5034), STAT, LIST, UIDL, TOP, RETR, DELE, QUIT,
-// with multi-line responses un-dot-stuffed and bounded.
+// (RFC 2595), USER/PASS or AUTH PLAIN (RFC 5034), STAT, LIST, UIDL, TOP, RETR, DELE, QUIT.
+// Responses are read by common/client/pop3_response.h (bounded, un-dot-stuffed).
 // Must never: send a password before TLS when STLS was asked for, accept a multi-line
 // response past its size bound, read a line past its bound, print a password.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "mailcli/line_stream.h"
+#include "common/client/pop3_response.h"
+#include "mailcli/server_connection.h"
 
 namespace hikyaku::mailcli {
 
-inline constexpr std::size_t kMaxPop3StatusLine = 4096;         // RFC 1939 says 512
-inline constexpr std::size_t kMaxPop3DataLine = 1024 * 1024;    // lenient for broken mail
-inline constexpr std::size_t kMaxPop3Message = 256 * 1024 * 1024;
+using client::Pop3Drop;
+using client::Pop3Listing;
+using client::Pop3Uid;
 
-struct Pop3Listing {
-    std::uint32_t number = 0;
-    std::uint64_t size = 0;
-};
-
-struct Pop3Uid {
-    std::uint32_t number = 0;
-    std::string uid;
-};
-
-// Parses a "N SIZE" or "N UID" scan line; nullopt when malformed.
-std::optional<Pop3Listing> parse_scan_line(std::string_view line);
-std::optional<Pop3Uid> parse_uid_line(std::string_view line);
-
-// Undoes byte-stuffing of one multi-line response line (RFC 1939 3).
-std::string_view unstuff(std::string_view line);
+// mailcli's bounds on a response (common/client/pop3_response.h documents them).
+inline constexpr client::Pop3Limits kPop3Limits{};
 
 class Pop3Client {
 public:
@@ -43,6 +28,7 @@ public:
     explicit Pop3Client(const ServerSettings& settings);
     ~Pop3Client();
 
+    Pop3Drop stat();
     std::vector<Pop3Listing> list();
     std::vector<Pop3Uid> uidl();  // CliError(protocol) when the server has no UIDL
     std::string top(std::uint32_t number, std::uint32_t lines);
@@ -51,11 +37,16 @@ public:
     void quit();  // commits deletions (RFC 1939 6, UPDATE state)
 
 private:
-    std::string status(std::string_view line, std::string_view trace_as = {});
-    std::string multiline(std::size_t max_bytes);
+    // Sends `line` and reads its response; -ERR and garbage throw CliError(protocol) naming
+    // the command (`trace_as` when given, so a password never shows).
+    const client::Pop3ResponseParser& exchange(std::string_view line, client::Pop3Body body,
+                                               std::string_view trace_as = {});
+    // Reads one response whole and traces it; the caller judges its status.
+    const client::Pop3ResponseParser& read_response(client::Pop3Body body);
 
     ServerSettings settings_;
-    std::unique_ptr<LineStream> stream_;
+    std::unique_ptr<ServerConnection> connection_;
+    client::Pop3ResponseParser parser_{client::Pop3Body::none, kPop3Limits};
     bool quit_sent_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include "common/mime/message.h"
 #include "common/text/charset.h"
 #include "common/text/rfc2047.h"
+#include "common/text/ascii.h"
 
 namespace hikyaku::mailcli {
 
@@ -37,19 +38,13 @@ void append_utf8(std::string& out, std::uint32_t cp) {
     }
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+std::string lower(std::string_view s) { return text::ascii_lowercase(s); }
 
 bool is_attachment(const Part& p) {
     if (p.kind == PartKind::message) return true;
     if (p.disposition && mime::iequals(*p.disposition, "attachment")) return true;
-    if (mime::find_param(p.disposition_params, "filename") ||
-        mime::find_param(p.disposition_params, "filename*") ||
-        mime::find_param(p.disposition_params, "filename*0") ||
-        mime::find_param(p.disposition_params, "filename*0*")) {
+    if (mime::find_param(p.disposition_params, "filename") || mime::find_param(p.disposition_params, "filename*") ||
+        mime::find_param(p.disposition_params, "filename*0") || mime::find_param(p.disposition_params, "filename*0*")) {
         return true;
     }
     if (!mime::iequals(p.type, "text")) return true;
@@ -83,8 +78,8 @@ void walk(Walk& w, const Part& p, std::size_t depth) {
         if (mime::iequals(p.subtype, "alternative")) {
             const Part* best = nullptr;
             for (const Part& c : p.children) {
-                if (c.kind == PartKind::leaf && mime::iequals(c.type, "text") &&
-                    mime::iequals(c.subtype, "plain") && !is_attachment(c)) {
+                if (c.kind == PartKind::leaf && mime::iequals(c.type, "text") && mime::iequals(c.subtype, "plain") &&
+                    !is_attachment(c)) {
                     best = &c;
                 }
             }
@@ -131,8 +126,7 @@ std::string terminal_safe(std::string_view text_in) {
             out += '\n';
         } else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
             out += "\xEF\xBF\xBD";
-        } else if (c == 0xc2 && i + 1 < text.size() &&
-                   static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
                    static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
             out += "\xEF\xBF\xBD";  // a C1 control (U+0080..U+009F), e.g. CSI
             ++i;
@@ -185,8 +179,8 @@ std::string html_to_text(std::string_view html) {
             }
             if (name == "br") {
                 newline(3);
-            } else if (name == "p" || name == "div" || name == "tr" || name == "table" ||
-                       name == "ul" || name == "ol" || name == "blockquote" || name == "pre" ||
+            } else if (name == "p" || name == "div" || name == "tr" || name == "table" || name == "ul" ||
+                       name == "ol" || name == "blockquote" || name == "pre" ||
                        (name.size() == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6')) {
                 newline(1);
                 if (name == "p" || name[0] == 'h') newline(2);
@@ -219,7 +213,9 @@ std::string html_to_text(std::string_view html) {
                                     ? (std::tolower(static_cast<unsigned char>(ent[k])) - 'a' + 10)
                                     : -1;
                         if (d < 0) ok = false;
-                        else cp = std::min<std::uint32_t>(cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d), 0x110000);
+                        else
+                            cp =
+                                std::min<std::uint32_t>(cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d), 0x110000);
                     }
                     if (ok) append_utf8(decoded, cp);
                 }
@@ -291,8 +287,8 @@ std::string format_rendered(const RenderedMessage& message) {
         out += "\nAttachments:\n";
         std::size_t n = 0;
         for (const auto& a : message.attachments) {
-            out += "  [" + std::to_string(++n) + "] " + (a.filename.empty() ? "(no name)" : a.filename) +
-                   "  " + a.content_type + "  " + std::to_string(a.size) + " bytes\n";
+            out += "  [" + std::to_string(++n) + "] " + (a.filename.empty() ? "(no name)" : a.filename) + "  " +
+                   a.content_type + "  " + std::to_string(a.size) + " bytes\n";
         }
     }
     return out;

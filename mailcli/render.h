@@ -22,7 +22,7 @@ struct AttachmentInfo {
 
 struct RenderedMessage {
     std::vector<std::pair<std::string, std::string>> headers;  // Date, From, To, Cc, Subject
-    std::string body;                                         // UTF-8, LF line ends
+    std::string body;                                          // UTF-8, LF line ends
     bool body_from_html = false;
     std::vector<AttachmentInfo> attachments;
 };

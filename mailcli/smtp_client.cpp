@@ -3,52 +3,31 @@
 // send DATA when no recipient was accepted.
 #include "mailcli/smtp_client.h"
 
-#include <cctype>
-
-#include "common/text/base64.h"
 #include "mailcli/errors.h"
 
 namespace hikyaku::mailcli {
 
 namespace {
 
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-}
-
-SmtpReply read_reply(LineStream& s) {
-    SmtpReply reply;
-    for (std::size_t n = 0; n < kMaxSmtpReplyLines; ++n) {
-        std::string line = s.read_line(kMaxSmtpReplyLine);
-        int code = 0;
-        bool last = false;
-        std::string text;
-        if (!parse_reply_line(line, code, last, text)) {
-            throw CliError(ExitCode::protocol, "not an SMTP reply: \"" + line.substr(0, 80) + "\"");
+// Reads one reply whole; the trace shows its lines. The greeting is where a server of
+// another protocol shows itself ("this is a POP3 server, not SMTP").
+SmtpReply read_reply(ServerConnection& s, bool greeting = false) {
+    client::SmtpReplyParser parser(kSmtpReplyLimits);
+    s.read_response(parser);
+    const SmtpReply& reply = parser.reply();
+    if (s.tracing()) {
+        for (std::size_t i = 0; i < reply.lines.size(); ++i) {
+            const bool last = parser.status() == client::SmtpReplyStatus::complete && i + 1 == reply.lines.size();
+            s.trace_received(std::to_string(reply.code) + (last ? " " : "-") + reply.lines[i]);
         }
-        if (n > 0 && code != reply.code) {
-            throw CliError(ExitCode::protocol, "reply lines with different codes");
-        }
-        reply.code = code;
-        reply.lines.push_back(std::move(text));
-        if (last) return reply;
+        if (!parser.bad_line().empty()) s.trace_received(parser.bad_line());
     }
-    throw CliError(ExitCode::protocol, "a reply of more than " +
-                                           std::to_string(kMaxSmtpReplyLines) + " lines");
+    if (parser.status() == client::SmtpReplyStatus::complete) return reply;
+    if (greeting && parser.status() == client::SmtpReplyStatus::not_a_reply) s.wrong_server(parser.bad_line());
+    throw CliError(ExitCode::protocol, parser.error_message());
 }
 
-SmtpReply command(LineStream& s, std::string_view line, std::string_view trace_as = {}) {
-    s.write_line(line, trace_as);
-    return read_reply(s);
-}
-
-[[noreturn]] void fail(ExitCode code, std::string_view what, const SmtpReply& r) {
-    throw CliError(code, std::string(what) + ": " + std::to_string(r.code) + " " + r.text());
-}
-
-void quit(LineStream& s) {
+void quit(ServerConnection& s) {
     try {
         s.write_line("QUIT");
         (void)read_reply(s);
@@ -57,164 +36,108 @@ void quit(LineStream& s) {
     }
 }
 
-void authenticate(LineStream& s, const ServerSettings& settings, const SmtpExtensions& ext) {
-    if (!ext.auth_plain && !ext.auth_login) {
-        throw CliError(ExitCode::auth,
-                       s.tls_active() ? "the server offers no AUTH PLAIN or LOGIN"
-                                      : "the server offers no AUTH PLAIN or LOGIN without TLS "
-                                        "(try --tls starttls or --tls tls)");
+// What a failed session means to the user: its exit code.
+[[noreturn]] void session_failed(const client::SmtpFailure& failure) {
+    const std::string& why = failure.text;
+    ExitCode code = ExitCode::protocol;
+    if (why.find("STARTTLS") != std::string::npos || why.starts_with("TLS")) code = ExitCode::tls;
+    else if (why.starts_with("authentication") || why.find("AUTH") != std::string::npos) code = ExitCode::auth;
+    if (why == "TLS is required and the server does not offer STARTTLS")
+        throw CliError(code, "the server does not offer STARTTLS");
+    throw CliError(code, why);
+}
+
+// Runs the session (common/client/smtp_client_session.h) over the connection until it is
+// ready for a transaction or closed: the protocol is written once, for mailcli and deliverd.
+// `greeting`: the first reply read is the server's greeting (where a server of another
+// protocol shows itself).
+void drive(ServerConnection& s, client::SmtpClientSession& session, std::string_view message, bool greeting = false) {
+    using client::SmtpClientStep;
+    for (;;) {
+        switch (session.step()) {
+            case SmtpClientStep::send: {
+                const bool secret = session.output_is_secret();
+                const std::string out = session.take_output();
+                std::string_view rest(out);
+                while (!rest.empty()) {  // one line each, so the trace shows each command
+                    const auto end = rest.find("\r\n");
+                    const std::string_view line = rest.substr(0, end);
+                    s.write_line(line, !secret                          ? std::string_view()
+                                       : line.starts_with("AUTH PLAIN") ? "AUTH PLAIN ****"
+                                                                        : "****");
+                    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+                }
+                session.sent();
+                break;
+            }
+            case SmtpClientStep::send_message: {
+                const std::string prefix = session.take_output();
+                if (!prefix.empty()) s.write_line(prefix.substr(0, prefix.size() - 2));
+                if (session.body_encoding() == client::BodyEncoding::raw) s.write_data(message);
+                else s.write_data(dot_stuff(message));
+                session.sent();
+                break;
+            }
+            case SmtpClientStep::read_reply:
+                session.on_reply(read_reply(s, greeting));
+                greeting = false;
+                break;
+            case SmtpClientStep::start_tls:
+                s.start_tls();  // throws CliError(tls) when the handshake fails
+                session.tls_started(true);
+                break;
+            case SmtpClientStep::ready:
+            case SmtpClientStep::closed: return;
+        }
     }
-    const std::string password = settings.password ? settings.password() : std::string();
-    SmtpReply r;
-    if (ext.auth_plain) {
-        std::string message;
-        message += '\0';
-        message += settings.user;
-        message += '\0';
-        message += password;
-        r = command(s, "AUTH PLAIN " + text::base64_encode(message), "AUTH PLAIN ****");
-    } else {
-        r = command(s, "AUTH LOGIN");
-        if (r.code == 334) r = command(s, text::base64_encode(settings.user));
-        if (r.code == 334) r = command(s, text::base64_encode(password), "****");
-    }
-    if (r.code != 235) fail(ExitCode::auth, "authentication failed", r);
 }
 
 }  // namespace
 
-std::string SmtpReply::text() const {
-    std::string out;
-    for (const auto& l : lines) {
-        if (!out.empty()) out += ' ';
-        out += l;
-    }
-    return out;
-}
-
-bool parse_reply_line(std::string_view line, int& code, bool& last, std::string& text) {
-    if (line.size() < 3) return false;
-    for (int i = 0; i < 3; ++i) {
-        if (!std::isdigit(static_cast<unsigned char>(line[i]))) return false;
-    }
-    if (line[0] < '2' || line[0] > '5') return false;
-    code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-    if (line.size() == 3) {
-        last = true;
-        text.clear();
-        return true;
-    }
-    if (line[3] != ' ' && line[3] != '-') return false;
-    last = line[3] == ' ';
-    text = std::string(line.substr(4));
-    return true;
-}
-
-SmtpExtensions parse_ehlo(const SmtpReply& reply) {
-    SmtpExtensions ext;
-    for (std::size_t i = 1; i < reply.lines.size(); ++i) {
-        std::string line = upper(reply.lines[i]);
-        std::string keyword = line.substr(0, line.find(' '));
-        std::string rest = line.size() > keyword.size() ? line.substr(keyword.size() + 1) : "";
-        if (keyword == "STARTTLS") ext.starttls = true;
-        else if (keyword == "8BITMIME") ext.eight_bit_mime = true;
-        else if (keyword == "SMTPUTF8") ext.smtputf8 = true;
-        else if (keyword == "PIPELINING") ext.pipelining = true;
-        else if (keyword == "SIZE") {
-            ext.size = true;
-            std::size_t v = 0;
-            bool ok = !rest.empty() && rest.size() < 19;
-            for (char c : rest) {
-                if (!std::isdigit(static_cast<unsigned char>(c))) ok = false;
-                else v = v * 10 + static_cast<std::size_t>(c - '0');
-            }
-            ext.size_limit = ok ? v : 0;
-        } else if (keyword == "AUTH" || keyword.starts_with("AUTH=")) {
-            std::string mechs = keyword == "AUTH" ? rest : keyword.substr(5) + " " + rest;
-            std::size_t pos = 0;
-            while (pos < mechs.size()) {
-                std::size_t sp = mechs.find(' ', pos);
-                if (sp == std::string::npos) sp = mechs.size();
-                std::string m = mechs.substr(pos, sp - pos);
-                if (m == "PLAIN") ext.auth_plain = true;
-                if (m == "LOGIN") ext.auth_login = true;
-                pos = sp + 1;
-            }
-        }
-    }
-    return ext;
-}
-
-std::string dot_stuff(std::string_view data) {
-    std::string out;
-    out.reserve(data.size() + data.size() / 64 + 8);
-    bool line_start = true;
-    for (char c : data) {
-        if (line_start && c == '.') out += '.';
-        out += c;
-        line_start = c == '\n';
-    }
-    if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
-    out += ".\r\n";
-    return out;
-}
-
 SendResult smtp_send(const ServerSettings& settings, const SendRequest& request) {
-    LineStream s(settings.host, settings.port, settings.timeout, settings.trace);
-    if (settings.tls == TlsMode::tls) s.start_tls(settings.host, settings.tls_options);
-
-    SmtpReply r = read_reply(s);
-    if (r.code != 220) fail(ExitCode::protocol, "the server refused the connection", r);
-
-    auto hello = [&]() {
-        SmtpReply ehlo = command(s, "EHLO " + request.helo_name);
-        if (ehlo.code == 250) return parse_ehlo(ehlo);
-        SmtpReply helo = command(s, "HELO " + request.helo_name);
-        if (helo.code != 250) fail(ExitCode::protocol, "HELO refused", helo);
-        return SmtpExtensions{};
-    };
-    SmtpExtensions ext = hello();
-    if (settings.tls == TlsMode::starttls) {
-        if (!ext.starttls) throw CliError(ExitCode::tls, "the server does not offer STARTTLS");
-        r = command(s, "STARTTLS");
-        if (r.code != 220) fail(ExitCode::tls, "STARTTLS refused", r);
-        s.start_tls(settings.host, settings.tls_options);
-        ext = hello();  // RFC 3207 4.2: forget what was learnt before TLS
+    client::SmtpClientOptions options;
+    options.helo = request.helo_name;
+    options.starttls =
+        settings.tls == TlsMode::starttls ? client::StartTlsPolicy::required : client::StartTlsPolicy::never;
+    options.tls_active = settings.tls == TlsMode::tls;
+    options.auth_needs_tls = false;  // the server decides (hikyaku allows it on loopback)
+    if (!settings.user.empty()) {
+        options.auth_user = settings.user;
+        options.auth_password = settings.password ? settings.password() : std::string();
     }
-    if (!settings.user.empty()) authenticate(s, settings, ext);
+    ServerConnection s(settings, client::ServerKind::smtp);
+    s.await_greeting();
+    client::SmtpClientSession session(options, kSmtpReplyLimits);
+    drive(s, session, {}, /*greeting=*/true);
+    if (session.step() != client::SmtpClientStep::ready) session_failed(*session.failure());
 
-    bool needs_utf8 = false;
-    for (unsigned char c : request.mail_from) needs_utf8 |= c >= 0x80;
-    for (const auto& a : request.recipients) {
-        for (unsigned char c : a) needs_utf8 |= c >= 0x80;
-    }
-    if (needs_utf8 && !ext.smtputf8) {
-        throw CliError(ExitCode::protocol,
-                       "an address is not ASCII and the server does not offer SMTPUTF8");
-    }
-    const std::string payload = dot_stuff(request.data);
-    if (ext.size_limit != 0 && request.data.size() > ext.size_limit) {
+    client::SmtpEnvelope envelope;
+    envelope.sender = request.mail_from;
+    envelope.recipients = request.recipients;
+    envelope.size = request.data.size();
+    envelope.eight_bit = request.eight_bit;
+    for (unsigned char c : request.mail_from) envelope.smtputf8 |= c >= 0x80;
+    for (const auto& a : request.recipients)
+        for (unsigned char c : a) envelope.smtputf8 |= c >= 0x80;
+    session.begin(envelope);
+    drive(s, session, request.data);
+    if (session.step() != client::SmtpClientStep::ready) session_failed(*session.failure());
+
+    const client::SmtpTransactionResult& t = *session.transaction();
+    if (t.message_sent && (t.message_code < 200 || t.message_code >= 300)) {
         quit(s);
-        throw CliError(ExitCode::protocol,
-                       "the message (" + std::to_string(request.data.size()) +
-                           " bytes) exceeds the server's SIZE limit of " +
-                           std::to_string(ext.size_limit) + " bytes");
+        throw CliError(ExitCode::protocol, "message refused: " + t.message_reply);
     }
-    std::string mail = "MAIL FROM:<" + request.mail_from + ">";
-    if (ext.size) mail += " SIZE=" + std::to_string(request.data.size());
-    if (request.eight_bit && ext.eight_bit_mime) mail += " BODY=8BITMIME";
-    if (needs_utf8) mail += " SMTPUTF8";
-    r = command(s, mail);
-    if (r.code != 250) fail(ExitCode::protocol, "sender refused", r);
-
     SendResult result;
-    for (const auto& rcpt : request.recipients) {
-        r = command(s, "RCPT TO:<" + rcpt + ">");
-        if (r.code == 250 || r.code == 251) {
+    for (const auto& r : t.recipients) {
+        if (r.accepted()) {
             ++result.accepted;
-        } else {
-            result.refused.push_back({rcpt, r});
+            continue;
         }
+        SmtpReply reply;
+        reply.code = r.code;
+        reply.lines.push_back(r.reply.size() > 4 ? r.reply.substr(4) : std::string());
+        result.refused.push_back({r.recipient, reply});
     }
     if (result.accepted == 0) {
         quit(s);
@@ -225,13 +148,14 @@ SendResult smtp_send(const ServerSettings& settings, const SendRequest& request)
         if (!why.empty()) why.pop_back();
         throw CliError(ExitCode::protocol, "every recipient was refused:" + why);
     }
-    r = command(s, "DATA");
-    if (r.code != 354) fail(ExitCode::protocol, "DATA refused", r);
-    s.write_raw(payload);
-    r = read_reply(s);
-    if (r.code != 250) fail(ExitCode::protocol, "message refused", r);
-    result.final_reply = r;
-    quit(s);
+    result.final_reply.code = t.message_code;
+    result.final_reply.lines.push_back(t.message_reply.size() > 4 ? t.message_reply.substr(4) : std::string());
+    session.quit();
+    try {
+        drive(s, session, {});
+    } catch (const CliError&) {
+        // The message is sent; a server that drops the connection at QUIT is fine.
+    }
     return result;
 }
 

@@ -6,6 +6,7 @@
 
 #include <unordered_map>
 
+#include "common/text/ascii.h"
 #include "storage/password.h"
 
 namespace hikyaku::mailctl {
@@ -25,14 +26,8 @@ std::string_view next_field(std::string_view line, std::size_t& pos) {
     return line.substr(start, pos - start);
 }
 
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-    if (text.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        char c = text[i];
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        if (c != prefix[i]) return false;
-    }
-    return true;
+bool starts_with_ignoring_case(std::string_view line, std::string_view prefix) {
+    return line.size() >= prefix.size() && text::iequals(line.substr(0, prefix.size()), prefix);
 }
 
 Error line_error(const std::string& name, std::size_t line, const std::string& reason) {
@@ -54,9 +49,12 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     if (i < text.size()) {
         if (i + 1 != text.size()) return std::nullopt;
         switch (text[i]) {
-            case 'k': case 'K': unit = 1ull << 10; break;
-            case 'm': case 'M': unit = 1ull << 20; break;
-            case 'g': case 'G': unit = 1ull << 30; break;
+            case 'k':
+            case 'K': unit = 1ull << 10; break;
+            case 'm':
+            case 'M': unit = 1ull << 20; break;
+            case 'g':
+            case 'G': unit = 1ull << 30; break;
             default: return std::nullopt;
         }
     }
@@ -67,14 +65,15 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
 Result<std::optional<storage::UserImport>> parse_import_line(std::string_view line) {
     using R = Result<std::optional<storage::UserImport>>;
     if (line.size() > kMaxImportLineBytes)
-        return R(make_error(Errc::limit_exceeded,
-                            "line longer than " + std::to_string(kMaxImportLineBytes) + " bytes"));
+        return R(
+            make_error(Errc::limit_exceeded, "line longer than " + std::to_string(kMaxImportLineBytes) + " bytes"));
     std::size_t pos = 0;
     std::string_view address = next_field(line, pos);
     if (address.empty() || address.front() == '#') return R(std::nullopt);
     std::string_view hash = next_field(line, pos);
     std::string_view quota = next_field(line, pos);
-    if (!next_field(line, pos).empty()) return R(make_error(Errc::invalid_argument, std::string("too many fields") + kLineShape));
+    if (!next_field(line, pos).empty())
+        return R(make_error(Errc::invalid_argument, std::string("too many fields") + kLineShape));
     if (hash.empty()) return R(make_error(Errc::invalid_argument, std::string("no password hash") + kLineShape));
 
     storage::UserImport user;
@@ -95,8 +94,7 @@ Result<std::optional<storage::UserImport>> parse_import_line(std::string_view li
     return R(std::move(user));
 }
 
-Result<std::vector<storage::UserImport>> read_import(std::istream& in, const std::string& name,
-                                                     std::size_t max_users) {
+Result<std::vector<storage::UserImport>> read_import(std::istream& in, const std::string& name, std::size_t max_users) {
     using R = Result<std::vector<storage::UserImport>>;
     std::vector<storage::UserImport> users;
     std::unordered_map<std::string, std::size_t> line_of;  // address -> line it is on
@@ -109,7 +107,8 @@ Result<std::vector<storage::UserImport>> read_import(std::istream& in, const std
         // A CR may still go before the LF, so one byte past the limit is kept before failing.
         while ((c = buffer->sbumpc()) != EOF && c != '\n') {
             if (line.size() > kMaxImportLineBytes)
-                return R(line_error(name, number, "line longer than " + std::to_string(kMaxImportLineBytes) + " bytes"));
+                return R(
+                    line_error(name, number, "line longer than " + std::to_string(kMaxImportLineBytes) + " bytes"));
             line += static_cast<char>(c);
         }
         if (c == EOF && line.empty()) break;
@@ -121,7 +120,8 @@ Result<std::vector<storage::UserImport>> read_import(std::istream& in, const std
                 return R(line_error(name, number, "more than " + std::to_string(max_users) + " users in one import"));
             auto [at, fresh] = line_of.emplace((*parsed)->address, number);
             if (!fresh)
-                return R(line_error(name, number, (*parsed)->address + " is already on line " + std::to_string(at->second)));
+                return R(
+                    line_error(name, number, (*parsed)->address + " is already on line " + std::to_string(at->second)));
             users.push_back(std::move(**parsed));
         }
         if (c == EOF) break;

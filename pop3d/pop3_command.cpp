@@ -1,5 +1,6 @@
 // pop3_command.cpp: see pop3_command.h. RFC 1939 3, 5-7; RFC 2449 4-5; RFC 2595 4; RFC 5034 4.
 #include "pop3d/pop3_command.h"
+#include "common/text/ascii.h"
 
 #include <array>
 #include <utility>
@@ -9,20 +10,25 @@ namespace hikyaku::pop3 {
 
 namespace {
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (upper(a[i]) != upper(b[i])) return false;
-    return true;
-}
+using text::iequals;
+constexpr char upper(char c) { return text::ascii_upper(c); }
 
 constexpr std::array<std::pair<std::string_view, Verb>, 15> kVerbs{{
-    {"USER", Verb::user}, {"PASS", Verb::pass}, {"APOP", Verb::apop}, {"STAT", Verb::stat},
-    {"LIST", Verb::list}, {"RETR", Verb::retr}, {"DELE", Verb::dele}, {"NOOP", Verb::noop},
-    {"RSET", Verb::rset}, {"QUIT", Verb::quit}, {"TOP", Verb::top},   {"UIDL", Verb::uidl},
-    {"CAPA", Verb::capa}, {"STLS", Verb::stls}, {"AUTH", Verb::auth},
+    {"USER", Verb::user},
+    {"PASS", Verb::pass},
+    {"APOP", Verb::apop},
+    {"STAT", Verb::stat},
+    {"LIST", Verb::list},
+    {"RETR", Verb::retr},
+    {"DELE", Verb::dele},
+    {"NOOP", Verb::noop},
+    {"RSET", Verb::rset},
+    {"QUIT", Verb::quit},
+    {"TOP", Verb::top},
+    {"UIDL", Verb::uidl},
+    {"CAPA", Verb::capa},
+    {"STLS", Verb::stls},
+    {"AUTH", Verb::auth},
 }};
 
 CommandError fail(CommandErrorKind kind, std::optional<Verb> verb, std::string detail) {
@@ -87,9 +93,7 @@ const char* to_string(CommandErrorKind k) {
 }
 
 Reply to_reply(const CommandError& error) {
-    auto text = [&](const char* fallback) {
-        return error.detail.empty() ? std::string(fallback) : error.detail;
-    };
+    auto text = [&](const char* fallback) { return error.detail.empty() ? std::string(fallback) : error.detail; };
     switch (error.kind) {
         case CommandErrorKind::unknown_command: return Reply::negative(text("Unknown command"));
         case CommandErrorKind::syntax_error: return Reply::negative(text("Syntax error"));
@@ -204,13 +208,11 @@ std::variant<Command, CommandError> parse_command(std::string_view line, const C
                 if (!valid_mechanism_name(args[0])) return usage("Syntax: AUTH [mechanism [initial-response]]");
                 cmd.mechanism = sasl::parse_mechanism(args[0]);
                 if (!cmd.mechanism)
-                    return fail(CommandErrorKind::unsupported_mechanism, verb,
-                                "Unrecognized authentication mechanism");
+                    return fail(CommandErrorKind::unsupported_mechanism, verb, "Unrecognized authentication mechanism");
                 if (args.size() == 2) cmd.initial_response = std::string(args[1]);
             }
             return cmd;
-        case Verb::pass:
-            break;  // handled above
+        case Verb::pass: break;  // handled above
     }
     return fail(CommandErrorKind::unknown_command, std::nullopt, "Unknown command");
 }

@@ -57,13 +57,13 @@ struct Command {
 };
 
 enum class CommandErrorKind {
-    unknown_command,         // -ERR unknown command
-    syntax_error,            // missing or extra arguments, a non-number where one is needed
-    out_of_range,            // a number that is 0 or above kMaxNumber
-    line_too_long,           // over max_line_length
-    argument_too_long,       // an argument over max_argument_length
-    invalid_character,       // NUL, CR or LF inside the line
-    unsupported_mechanism,   // AUTH with a mechanism other than PLAIN and LOGIN
+    unknown_command,        // -ERR unknown command
+    syntax_error,           // missing or extra arguments, a non-number where one is needed
+    out_of_range,           // a number that is 0 or above kMaxNumber
+    line_too_long,          // over max_line_length
+    argument_too_long,      // an argument over max_argument_length
+    invalid_character,      // NUL, CR or LF inside the line
+    unsupported_mechanism,  // AUTH with a mechanism other than PLAIN and LOGIN
 };
 const char* to_string(CommandErrorKind k);
 

@@ -2,8 +2,6 @@
 // ([AUTH]), RFC 5034 (SASL capability).
 #include "pop3d/pop3_policy.h"
 
-#include <algorithm>
-
 namespace hikyaku::pop3 {
 
 const char* role_name(Role role) {
@@ -14,7 +12,7 @@ const char* role_name(Role role) {
     return "?";
 }
 
-bool plaintext_auth_allowed(const ClientFacts& client) { return client.tls || client.loopback; }
+bool plaintext_auth_allowed(const ClientFacts& client) { return client.plaintext_allowed; }
 
 Reply plaintext_auth_refused(const ClientFacts& client) {
     if (client.tls_available)
@@ -35,43 +33,6 @@ std::vector<std::string> capabilities(const ClientFacts& client) {
     }
     lines.emplace_back("IMPLEMENTATION hikyaku");
     return lines;
-}
-
-std::chrono::milliseconds LoginThrottle::failed(const std::string& address, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(address);
-    if (it != entries_.end() && now - it->second.last > limits_.forget_after) it->second.failures = 0;
-    if (it == entries_.end()) {
-        if (entries_.size() >= limits_.max_addresses) {
-            auto oldest = std::min_element(entries_.begin(), entries_.end(),
-                                           [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
-            entries_.erase(oldest);
-        }
-        it = entries_.emplace(address, Entry{}).first;
-    }
-    Entry& e = it->second;
-    if (e.failures < 64) ++e.failures;
-    e.last = now;
-    auto delay = limits_.first_delay;
-    for (unsigned i = 1; i < e.failures && delay < limits_.max_delay; ++i) delay *= 2;
-    return std::min(delay, limits_.max_delay);
-}
-
-void LoginThrottle::succeeded(const std::string& address) {
-    std::lock_guard lock(mutex_);
-    entries_.erase(address);
-}
-
-unsigned LoginThrottle::failures(const std::string& address, Clock::time_point now) const {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(address);
-    if (it == entries_.end() || now - it->second.last > limits_.forget_after) return 0;
-    return it->second.failures;
-}
-
-std::size_t LoginThrottle::size() const {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
 }
 
 }  // namespace hikyaku::pop3

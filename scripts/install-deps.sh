@@ -5,22 +5,40 @@
 # with service starts blocked (policy-rc.d), since tests run their own instances.
 #
 #   scripts/install-deps.sh build   compilers and libraries
-#   scripts/install-deps.sh test    build + the real clients the tests drive
+#   scripts/install-deps.sh fuzz    build + clang, libFuzzer and the sanitizer runtimes
+#   scripts/install-deps.sh test    fuzz + the real clients the tests drive
 set -euo pipefail
 
+# scdoc turns man/*.scd into the man pages; dpkg-dev gives CPack dpkg-shlibdeps, which
+# computes the package's library dependencies.
 build_packages=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libssl-dev libsqlite3-dev libspdlog-dev libfmt-dev doctest-dev
-  libtomlplusplus-dev libcli11-dev libargon2-dev libmagic-dev zlib1g-dev
-  openssl ca-certificates python3
+  libtomlplusplus-dev libcli11-dev libargon2-dev libmagic-dev zlib1g-dev libunbound-dev
+  openssl ca-certificates python3 scdoc dpkg-dev
 )
+# scripts/fuzz.sh: clang with libFuzzer and its sanitizer runtimes (libclang-rt-dev), and
+# llvm-symbolizer (llvm) so that a crash report names files and lines.
+fuzz_packages=(clang libclang-rt-dev llvm)
+# libnet-ssleay-perl: swaks without its recommends cannot do TLS. adduser and ssl-cert are
+# what the hikyaku package depends on (tests/install installs it with dpkg -i); systemd gives
+# systemd-analyze to verify its units, logrotate checks its rotation file. dnsmasq-base is
+# deliverd's tests' DNS server (MX records); postfix is their peer (installed unconfigured).
+# isync (mbsync), getmail6, mutt and tmux (which drives mutt's screen) are the IMAP clients
+# tests/imap runs.
 test_packages=(
-  sqlite3 curl swaks msmtp fetchmail python3-aiosmtpd procps netcat-openbsd
-  dovecot-core dovecot-pop3d
+  sqlite3 curl swaks libnet-ssleay-perl msmtp fetchmail python3-aiosmtpd procps netcat-openbsd
+  dovecot-core dovecot-pop3d dovecot-imapd adduser ssl-cert systemd logrotate dnsmasq-base postfix
+  isync getmail6 mutt tmux
 )
 
 packages=("${build_packages[@]}")
-if [[ "${1:-build}" == "test" ]]; then packages+=("${test_packages[@]}"); fi
+case "${1:-build}" in
+  build) ;;
+  fuzz) packages+=("${fuzz_packages[@]}") ;;
+  test) packages+=("${fuzz_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "install-deps: unknown list '$1' (build, fuzz or test)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -35,6 +53,10 @@ sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (a peer of deliverd's tests) without any system configuration or listener.
+if [[ " ${missing[*]} " == *" postfix "* ]]; then
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+fi
 # Keep package scripts from starting system-wide daemons (postfix, dovecot) on install.
 policy=/usr/sbin/policy-rc.d
 created_policy=0

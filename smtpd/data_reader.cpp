@@ -75,8 +75,7 @@ void MessageSink::bare_lf() {
 }
 
 bool MessageSink::failed() const {
-    return too_big_ || (limits_.bare_line_endings == BareLineEndingPolicy::reject &&
-                        stats.bare_cr + stats.bare_lf > 0);
+    return too_big_ || (limits_.bare_line_endings == BareLineEndingPolicy::reject && stats.bare_cr + stats.bare_lf > 0);
 }
 
 DataStatus MessageSink::verdict() const {
@@ -159,8 +158,7 @@ DataFeed DataReader::feed(std::string_view in) {
                     state_ = State::in_line;  // reprocess c (it may be another CR)
                 }
                 break;
-            case State::done:
-                return {i, sink_.verdict()};
+            case State::done: return {i, sink_.verdict()};
         }
     }
     sink_.stats.wire_octets += i;

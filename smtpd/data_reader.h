@@ -30,7 +30,7 @@ enum class BareLineEndingPolicy {
 };
 
 struct DataLimits {
-    std::uint64_t max_message_size = 0;  // octets of unstuffed message, CRLF line endings
+    std::uint64_t max_message_size = 0;                // octets of unstuffed message, CRLF line endings
     std::size_t max_line_length = kMaxTextLineLength;  // reported in stats, policy decides
     BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::reject;
 };
@@ -70,7 +70,7 @@ public:
     void content(std::string_view bytes);  // octets of a line
     void emit(std::string_view bytes);     // into the output, counted, capped
     void count_wire_line(std::size_t n) { line_ += n; }
-    void end_line();                       // a CRLF (or a bare ending turned into one)
+    void end_line();  // a CRLF (or a bare ending turned into one)
     void bare_cr();
     void bare_lf();
     DataStatus verdict() const;

@@ -30,13 +30,12 @@ struct EnhancedCode {
 };
 
 struct Reply {
-    int code = 250;                       // 3 digits, 2xx..5xx
-    std::optional<EnhancedCode> enhanced; // none for the greeting and the EHLO/HELO reply
-    std::vector<std::string> lines;       // at least one line is written, possibly empty
+    int code = 250;                        // 3 digits, 2xx..5xx
+    std::optional<EnhancedCode> enhanced;  // none for the greeting and the EHLO/HELO reply
+    std::vector<std::string> lines;        // at least one line is written, possibly empty
 
     Reply() = default;
-    Reply(int c, std::optional<EnhancedCode> e, std::string text)
-        : code(c), enhanced(e), lines{std::move(text)} {}
+    Reply(int c, std::optional<EnhancedCode> e, std::string text) : code(c), enhanced(e), lines{std::move(text)} {}
     Reply(int c, std::optional<EnhancedCode> e, std::vector<std::string> text)
         : code(c), enhanced(e), lines(std::move(text)) {}
 

@@ -1,6 +1,7 @@
 // smtp_command.cpp: see smtp_command.h. RFC 5321 4.1.1, 4.1.2, 4.5.3.1.4; RFC 1869; RFC 1870;
 // RFC 3030; RFC 3461 4 (xtext, for AUTH=); RFC 4954; RFC 6152; RFC 6531.
 #include "smtpd/smtp_command.h"
+#include "common/text/ascii.h"
 
 #include <array>
 #include <limits>
@@ -13,14 +14,8 @@ namespace {
 using text::ParamError;
 using text::PathError;
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (upper(a[i]) != upper(b[i])) return false;
-    return true;
-}
+using text::iequals;
+constexpr char upper(char c) { return text::ascii_upper(c); }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -35,10 +30,20 @@ std::string_view trim_spaces(std::string_view s) {
 }
 
 constexpr std::array<std::pair<std::string_view, Verb>, 14> kVerbs{{
-    {"HELO", Verb::helo}, {"EHLO", Verb::ehlo}, {"MAIL", Verb::mail}, {"RCPT", Verb::rcpt},
-    {"DATA", Verb::data}, {"BDAT", Verb::bdat}, {"RSET", Verb::rset}, {"NOOP", Verb::noop},
-    {"QUIT", Verb::quit}, {"VRFY", Verb::vrfy}, {"EXPN", Verb::expn}, {"HELP", Verb::help},
-    {"STARTTLS", Verb::starttls}, {"AUTH", Verb::auth},
+    {"HELO", Verb::helo},
+    {"EHLO", Verb::ehlo},
+    {"MAIL", Verb::mail},
+    {"RCPT", Verb::rcpt},
+    {"DATA", Verb::data},
+    {"BDAT", Verb::bdat},
+    {"RSET", Verb::rset},
+    {"NOOP", Verb::noop},
+    {"QUIT", Verb::quit},
+    {"VRFY", Verb::vrfy},
+    {"EXPN", Verb::expn},
+    {"HELP", Verb::help},
+    {"STARTTLS", Verb::starttls},
+    {"AUTH", Verb::auth},
 }};
 
 CommandError fail(CommandErrorKind kind, std::optional<Verb> verb, std::string detail) {
@@ -97,26 +102,21 @@ CommandError path_error(Verb verb, PathError e) {
     const bool mail = verb == Verb::mail;
     switch (e) {
         case PathError::non_ascii_not_permitted:
-            return fail(CommandErrorKind::non_ascii_address, verb,
-                        "Non-ASCII address requires SMTPUTF8");
-        case PathError::path_too_long:
-            return fail(CommandErrorKind::path_too_long, verb, "Path too long");
+            return fail(CommandErrorKind::non_ascii_address, verb, "Non-ASCII address requires SMTPUTF8");
+        case PathError::path_too_long: return fail(CommandErrorKind::path_too_long, verb, "Path too long");
         case PathError::null_not_allowed:
             return fail(CommandErrorKind::bad_recipient_address, verb, "Null recipient not allowed");
-        default:
-            break;
+        default: break;
     }
-    return fail(mail ? CommandErrorKind::bad_sender_address : CommandErrorKind::bad_recipient_address,
-                verb, std::string(mail ? "Bad sender address syntax: " : "Bad recipient address syntax: ") +
-                          text::to_string(e));
+    return fail(
+        mail ? CommandErrorKind::bad_sender_address : CommandErrorKind::bad_recipient_address, verb,
+        std::string(mail ? "Bad sender address syntax: " : "Bad recipient address syntax: ") + text::to_string(e));
 }
 
 CommandError param_error(Verb verb, ParamError e) {
     if (e == ParamError::non_ascii)
-        return fail(CommandErrorKind::non_ascii_address, verb,
-                    "Non-ASCII parameter requires SMTPUTF8");
-    return fail(CommandErrorKind::bad_parameter_value, verb,
-                std::string("Bad parameters: ") + text::to_string(e));
+        return fail(CommandErrorKind::non_ascii_address, verb, "Non-ASCII parameter requires SMTPUTF8");
+    return fail(CommandErrorKind::bad_parameter_value, verb, std::string("Bad parameters: ") + text::to_string(e));
 }
 
 // "FROM:" / "TO:" then optional spaces then the path, then the parameters.
@@ -125,11 +125,10 @@ struct PathAndParams {
     std::string_view params;
 };
 
-std::variant<PathAndParams, CommandError> split_path(Verb verb, std::string_view args,
-                                                     std::string_view keyword,
+std::variant<PathAndParams, CommandError> split_path(Verb verb, std::string_view args, std::string_view keyword,
                                                      const text::PathOptions& options) {
-    const char* usage = verb == Verb::mail ? "Syntax: MAIL FROM:<address> [parameters]"
-                                           : "Syntax: RCPT TO:<address> [parameters]";
+    const char* usage =
+        verb == Verb::mail ? "Syntax: MAIL FROM:<address> [parameters]" : "Syntax: RCPT TO:<address> [parameters]";
     if (!istarts_with(args, keyword)) return fail(CommandErrorKind::syntax_error, verb, usage);
     args.remove_prefix(keyword.size());
     while (!args.empty() && args.front() == ' ') args.remove_prefix(1);  // Postfix tolerance
@@ -139,8 +138,7 @@ std::variant<PathAndParams, CommandError> split_path(Verb verb, std::string_view
     auto& p = std::get<text::ParsedPath>(parsed);
     std::string_view rest = args.substr(p.consumed);
     // Parameters are separated from the path by SP (RFC 5321 4.1.1.2).
-    if (!rest.empty() && rest.front() != ' ')
-        return fail(CommandErrorKind::syntax_error, verb, usage);
+    if (!rest.empty() && rest.front() != ' ') return fail(CommandErrorKind::syntax_error, verb, usage);
     return PathAndParams{std::move(p.path), rest};
 }
 
@@ -171,22 +169,19 @@ std::variant<Command, CommandError> parse_mail(std::string_view args) {
             else if (iequals(*p.value, "BINARYMIME")) mail.body = BodyType::binary_mime;
             else return fail(CommandErrorKind::bad_parameter_value, verb, "Bad BODY parameter");
         } else if (p.keyword == "SMTPUTF8") {
-            if (p.value)
-                return fail(CommandErrorKind::bad_parameter_value, verb, "SMTPUTF8 takes no value");
+            if (p.value) return fail(CommandErrorKind::bad_parameter_value, verb, "SMTPUTF8 takes no value");
             mail.smtputf8 = true;
         } else if (p.keyword == "AUTH") {
             auto decoded = p.value ? decode_xtext(*p.value) : std::nullopt;
             if (!decoded) return fail(CommandErrorKind::bad_parameter_value, verb, "Bad AUTH parameter");
             mail.auth = std::move(*decoded);
         } else {
-            return fail(CommandErrorKind::unrecognized_parameter, verb,
-                        "Unsupported parameter " + p.keyword);
+            return fail(CommandErrorKind::unrecognized_parameter, verb, "Unsupported parameter " + p.keyword);
         }
     }
     if (!mail.smtputf8) {
         // Without SMTPUTF8, neither the path nor a parameter value may carry 8-bit octets.
-        if (pp.path.mailbox && pp.path.mailbox->non_ascii)
-            return path_error(verb, PathError::non_ascii_not_permitted);
+        if (pp.path.mailbox && pp.path.mailbox->non_ascii) return path_error(verb, PathError::non_ascii_not_permitted);
         for (const auto& p : params)
             if (p.value)
                 for (unsigned char c : *p.value)
@@ -212,8 +207,7 @@ std::variant<Command, CommandError> parse_rcpt(std::string_view args, const Pars
     const auto& params = std::get<std::vector<text::EsmtpParam>>(parsed);
     // No RCPT parameter is offered (DSN's NOTIFY/ORCPT are not advertised).
     if (!params.empty())
-        return fail(CommandErrorKind::unrecognized_parameter, verb,
-                    "Unsupported parameter " + params.front().keyword);
+        return fail(CommandErrorKind::unrecognized_parameter, verb, "Unsupported parameter " + params.front().keyword);
     Command cmd;
     cmd.verb = verb;
     cmd.args = RcptCommand{std::move(pp.path)};
@@ -321,8 +315,7 @@ Reply to_reply(const CommandError& error) {
     switch (error.kind) {
         case CommandErrorKind::unknown_command:
             return Reply(500, EnhancedCode{5, 5, 1}, with_default("Command unrecognized"));
-        case CommandErrorKind::line_too_long:
-            return Reply(500, EnhancedCode{5, 5, 2}, with_default("Line too long"));
+        case CommandErrorKind::line_too_long: return Reply(500, EnhancedCode{5, 5, 2}, with_default("Line too long"));
         case CommandErrorKind::invalid_character:
             return Reply(500, EnhancedCode{5, 5, 2}, with_default("Invalid character in command"));
         case CommandErrorKind::syntax_error:
@@ -332,8 +325,7 @@ Reply to_reply(const CommandError& error) {
         case CommandErrorKind::bad_recipient_address:
             return Reply(501, EnhancedCode{5, 1, 3}, with_default("Bad recipient address syntax"));
         case CommandErrorKind::path_too_long:
-            return Reply(501,
-                         error.verb == Verb::mail ? EnhancedCode{5, 1, 7} : EnhancedCode{5, 1, 3},
+            return Reply(501, error.verb == Verb::mail ? EnhancedCode{5, 1, 7} : EnhancedCode{5, 1, 3},
                          with_default("Path too long"));
         case CommandErrorKind::non_ascii_address:
             return Reply(553, EnhancedCode{5, 6, 7}, with_default("Non-ASCII address requires SMTPUTF8"));
@@ -373,16 +365,11 @@ std::variant<Command, CommandError> parse_command(std::string_view line, const P
     simple.verb = *verb;
     switch (*verb) {
         case Verb::helo:
-        case Verb::ehlo:
-            return parse_helo(*verb, args);
-        case Verb::mail:
-            return parse_mail(args);
-        case Verb::rcpt:
-            return parse_rcpt(args, context);
-        case Verb::bdat:
-            return parse_bdat(args);
-        case Verb::auth:
-            return parse_auth(args);
+        case Verb::ehlo: return parse_helo(*verb, args);
+        case Verb::mail: return parse_mail(args);
+        case Verb::rcpt: return parse_rcpt(args, context);
+        case Verb::bdat: return parse_bdat(args);
+        case Verb::auth: return parse_auth(args);
         case Verb::data:
         case Verb::rset:
         case Verb::quit:
@@ -399,9 +386,7 @@ std::variant<Command, CommandError> parse_command(std::string_view line, const P
             simple.argument = std::string(args);
             return simple;
         case Verb::noop:
-        case Verb::help:
-            simple.argument = std::string(args);
-            return simple;
+        case Verb::help: simple.argument = std::string(args); return simple;
     }
     return fail(CommandErrorKind::unknown_command, std::nullopt, "Command unrecognized");
 }

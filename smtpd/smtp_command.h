@@ -33,8 +33,8 @@ inline constexpr std::size_t kMaxCommandLineLength = 512;
 inline constexpr std::size_t kMaxAuthLineLength = 12288;
 
 struct CommandLimits {
-    std::size_t max_line_length = kMaxCommandLineLength;   // including CRLF
-    std::size_t max_auth_line_length = kMaxAuthLineLength; // including CRLF
+    std::size_t max_line_length = kMaxCommandLineLength;    // including CRLF
+    std::size_t max_auth_line_length = kMaxAuthLineLength;  // including CRLF
 };
 
 // What the parser needs to know about the session.
@@ -48,20 +48,20 @@ const char* verb_name(Verb v);  // upper-case, as on the wire
 enum class BodyType { seven_bit, eight_bit_mime, binary_mime };  // RFC 6152, RFC 3030
 
 struct HeloCommand {
-    std::string domain;            // as received (a domain, or an address literal with brackets)
+    std::string domain;  // as received (a domain, or an address literal with brackets)
     bool address_literal = false;
 };
 
 struct MailCommand {
-    text::Path reverse_path;             // may be null ("<>")
-    std::optional<std::uint64_t> size;   // SIZE=n (RFC 1870); saturates at UINT64_MAX
-    std::optional<BodyType> body;        // BODY=
-    bool smtputf8 = false;               // SMTPUTF8 (RFC 6531)
-    std::optional<std::string> auth;     // AUTH= (RFC 4954 5), xtext-decoded; "<>" kept as is
+    text::Path reverse_path;            // may be null ("<>")
+    std::optional<std::uint64_t> size;  // SIZE=n (RFC 1870); saturates at UINT64_MAX
+    std::optional<BodyType> body;       // BODY=
+    bool smtputf8 = false;              // SMTPUTF8 (RFC 6531)
+    std::optional<std::string> auth;    // AUTH= (RFC 4954 5), xtext-decoded; "<>" kept as is
 };
 
 struct RcptCommand {
-    text::Path forward_path;             // never null; may be the bare "<Postmaster>"
+    text::Path forward_path;  // never null; may be the bare "<Postmaster>"
 };
 
 struct BdatCommand {
@@ -87,17 +87,17 @@ struct Command {
 };
 
 enum class CommandErrorKind {
-    unknown_command,          // 500 5.5.1
-    line_too_long,            // 500 5.5.2 "Line too long" (RFC 5321 4.5.3.1.4)
-    invalid_character,        // 500 5.5.2 NUL, CR or LF inside the line
-    syntax_error,             // 501 5.5.4 missing, extra or malformed arguments
-    bad_sender_address,       // 501 5.1.7
-    bad_recipient_address,    // 501 5.1.3
-    path_too_long,            // 501 5.1.7 / 5.1.3 "Path too long" (RFC 5321 4.5.3.1.3)
-    non_ascii_address,        // 553 5.6.7 (RFC 6531 3.5)
-    bad_parameter_value,      // 501 5.5.4 known parameter, bad value (SIZE=x, BODY=9BIT, dup)
-    unrecognized_parameter,   // 555 5.5.4 (RFC 5321 4.1.1.11)
-    unrecognized_mechanism,   // 504 5.5.4 (RFC 4954 4)
+    unknown_command,         // 500 5.5.1
+    line_too_long,           // 500 5.5.2 "Line too long" (RFC 5321 4.5.3.1.4)
+    invalid_character,       // 500 5.5.2 NUL, CR or LF inside the line
+    syntax_error,            // 501 5.5.4 missing, extra or malformed arguments
+    bad_sender_address,      // 501 5.1.7
+    bad_recipient_address,   // 501 5.1.3
+    path_too_long,           // 501 5.1.7 / 5.1.3 "Path too long" (RFC 5321 4.5.3.1.3)
+    non_ascii_address,       // 553 5.6.7 (RFC 6531 3.5)
+    bad_parameter_value,     // 501 5.5.4 known parameter, bad value (SIZE=x, BODY=9BIT, dup)
+    unrecognized_parameter,  // 555 5.5.4 (RFC 5321 4.1.1.11)
+    unrecognized_mechanism,  // 504 5.5.4 (RFC 4954 4)
 };
 const char* to_string(CommandErrorKind k);
 
@@ -111,8 +111,7 @@ struct CommandError {
 // cannot know how many octets follow, so it must close after replying (RFC 3030 2).
 Reply to_reply(const CommandError& error);
 
-std::variant<Command, CommandError> parse_command(std::string_view line,
-                                                  const ParseContext& context = {},
+std::variant<Command, CommandError> parse_command(std::string_view line, const ParseContext& context = {},
                                                   const CommandLimits& limits = {});
 
 }  // namespace hikyaku::smtp

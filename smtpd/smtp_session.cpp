@@ -1,25 +1,26 @@
-// smtp_session.cpp: the SMTP server state machine (see smtp_session.h).
+// smtp_session.cpp: the SMTP server state machine (see smtp_session.h), on the shared
+// protocol-server layer (common/server/protocol_session.h).
 //
 // RFC 5321 3 and 4 (the protocol, replies and their order), 4.1.4 (EHLO resets a
-// transaction), 4.5.3.2 (timeouts), 2.3.8 (CRLF only); RFC 2920 (PIPELINING: replies are
+// transaction), 4.5.3.2 (timeouts), 2.3.8 (CRLF in content; command lines also end at a bare
+// LF, as Postfix and Dovecot accept, so netcat works); RFC 2920 (PIPELINING: replies are
 // flushed when the client's input is drained), RFC 3030 (BDAT), RFC 3207 (STARTTLS and the
 // state reset after it), RFC 4954 (AUTH), RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 6531
 // (SMTPUTF8), RFC 3463 (enhanced codes).
 #include "smtpd/smtp_session.h"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 
 #include "common/log.h"
+#include "common/server/protocol_session.h"
 #include "common/text/sasl.h"
 #include "smtpd/data_reader.h"
 #include "smtpd/smtp_command.h"
 #include "smtpd/trace_headers.h"
+#include "storage/message.h"
 
 namespace hikyaku::smtp {
 
@@ -43,7 +44,11 @@ namespace {
 
 std::atomic<uint64_t> next_message_number{1};
 
-Reply bare_line_ending_refusal();
+Reply bare_line_ending_refusal() {
+    return Reply(554, EnhancedCode{5, 6, 0},
+                 "Error: bare <CR> or <LF> in message content; lines end with <CR><LF> (RFC 5321 2.3.8; "
+                 "with netcat use nc -C)");
+}
 
 // The states of RFC 5321's command sequence (4.1.4): a client must greet before MAIL,
 // MAIL opens a transaction, at least one accepted RCPT allows DATA or BDAT.
@@ -52,21 +57,20 @@ constexpr unsigned any_state = 1 | 2 | 4 | 8;
 constexpr unsigned after_greeting = 2 | 4 | 8;
 
 class Session;
-using Handler = asio::awaitable<void> (Session::*)(const Command&);
+using Entry = server::CommandEntry<Session, Verb, Command>;
 
-struct DispatchEntry {
-    Verb verb;
-    unsigned allowed;  // mask of State values
-    Handler handler;
+// A message arriving in BDAT chunks (RFC 3030): its decoder and where its bytes go.
+struct BdatTransfer {
+    std::unique_ptr<server::IncomingMessage> message;
+    std::string stage;  // decoded bytes between the reader and the spool, one feed's worth
+    std::unique_ptr<BdatReader> reader;
 };
 
-class Session {
+class Session final : public server::ProtocolSession {
 public:
-    Session(std::shared_ptr<net::Connection> conn, const SessionSettings& settings, storage::Store& store,
-            net::BlockingPool& pool)
-        : conn_(std::move(conn)), s_(settings), store_(store), pool_(pool) {}
-
-    asio::awaitable<void> run();
+    Session(std::shared_ptr<net::Connection> conn, server::SessionEnvironment environment,
+            const SessionSettings& settings)
+        : ProtocolSession(std::move(conn), environment, "smtp"), s_(settings) {}
 
     // One handler per command (STYLE 5).
     asio::awaitable<void> on_helo(const Command& c);
@@ -84,56 +88,51 @@ public:
     asio::awaitable<void> on_auth(const Command& c);
 
 private:
-    static const DispatchEntry* find_entry(Verb verb);
-    void reply(const Reply& r);
-    asio::awaitable<bool> flush() { return conn_->flush(); }
+    // ---- the protocol-server layer's hooks -------------------------------------------
+    void greet() override { reply(Reply(220, std::nullopt, s_.hostname + " ESMTP hikyaku")); }
+    asio::awaitable<void> serve_command() override;
+    void input_ended(net::ReadStatus why) override;
+    void too_many_errors() override {
+        reply(Reply(421, EnhancedCode{4, 7, 0}, s_.hostname + " Error: too many errors"));
+    }
+    void tls_started() override;
+    void send_sasl_challenge(std::string_view base64) override { reply(Reply(334, std::nullopt, std::string(base64))); }
+    std::chrono::milliseconds command_timeout() const override { return s_.command_timeout; }
+    unsigned max_errors() const override { return s_.max_errors; }
+
+    // The one writer of replies (STYLE 6); every 4xx and 5xx counts towards max_errors.
+    void reply(const Reply& r) {
+        if (r.code >= 400) count_error();
+        send(format_reply(r), debug_logging() ? describe_reply(r) : std::string());
+    }
     Reply wrong_sequence(Verb verb) const;
     void reset_transaction();
-    ClientFacts facts() const {
-        return {s_.role, conn_->is_tls(), conn_->peer_is_loopback(), user_.has_value()};
-    }
-    // Reads a SASL response line; nullopt when the session must end.
-    asio::awaitable<std::optional<std::string>> read_sasl_line();
-    asio::awaitable<void> deliver(std::string& message);
+    ClientFacts facts() const { return {s_.role, connection().is_tls(), plaintext_allowed(), user_.has_value()}; }
     DataLimits content_limits() const;
     // The refusal for content that was read whole but must not be stored, if any.
     std::optional<Reply> content_refusal(const DataStats& stats) const;
-    bool after_tls_handshake();
-    asio::awaitable<void> pause(std::chrono::milliseconds delay);
-    bool end_on_read_status(net::ReadStatus status);
+    // A client that vanished or stalled in the middle of a message: nothing is stored.
+    void message_cut_short(const char* what, net::ReadStatus status);
+    asio::awaitable<void> deliver(server::IncomingMessage& message, const DataStats& stats);
 
-    // Runs a store call on the blocking pool. Capture by reference only (see blocking_pool.h).
-    template <class F>
-    auto blocking(F f) {
-        return pool_.run(std::move(f));
-    }
-
-    std::shared_ptr<net::Connection> conn_;
     const SessionSettings& s_;
-    storage::Store& store_;
-    net::BlockingPool& pool_;
-
     State state_ = State::fresh;
     std::string helo_;
     bool esmtp_ = false;
     std::optional<storage::User> user_;
-    unsigned errors_ = 0;
-    unsigned auth_failures_ = 0;
-    bool done_ = false;
-    bool tls_requested_ = false;  // STARTTLS answered 220; upgrade once the reply is out
+    bool bare_lf_client_ = false;  // the last command line ended with a bare LF (netcat)
 
     // The transaction (RFC 5321 3.3).
     std::string sender_;  // canonical; empty for "<>"
     BodyType body_ = BodyType::seven_bit;
     bool smtputf8_ = false;
     std::vector<storage::UserId> recipients_;
+    std::vector<std::string> remote_recipients_;  // queued for deliverd (submission only)
     std::vector<std::string> recipient_addresses_;
-    // BDAT in progress (RFC 3030): the reader and the message it builds.
-    std::unique_ptr<BdatReader> bdat_;
-    std::string bdat_message_;
+    std::optional<BdatTransfer> bdat_;
 };
 
-const DispatchEntry dispatch_table[] = {
+const Entry dispatch_table[] = {
     {Verb::helo, any_state, &Session::on_helo},
     {Verb::ehlo, any_state, &Session::on_helo},
     {Verb::mail, unsigned(State::greeted), &Session::on_mail},
@@ -149,18 +148,6 @@ const DispatchEntry dispatch_table[] = {
     {Verb::starttls, any_state, &Session::on_starttls},
     {Verb::auth, after_greeting, &Session::on_auth},
 };
-
-const DispatchEntry* Session::find_entry(Verb verb) {
-    for (auto& e : dispatch_table)
-        if (e.verb == verb) return &e;
-    return nullptr;
-}
-
-void Session::reply(const Reply& r) {
-    if (r.code >= 400) ++errors_;
-    conn_->write(format_reply(r));
-    if (debug_logging()) spdlog::debug("{} S: {}", conn_->log_prefix(), describe_reply(r));
-}
 
 Reply Session::wrong_sequence(Verb verb) const {
     if (state_ == State::fresh) return Reply(503, EnhancedCode{5, 5, 1}, "Error: send HELO/EHLO first");
@@ -179,107 +166,67 @@ void Session::reset_transaction() {
     body_ = BodyType::seven_bit;
     smtputf8_ = false;
     recipients_.clear();
+    remote_recipients_.clear();
     recipient_addresses_.clear();
-    bdat_.reset();
-    std::string().swap(bdat_message_);
+    bdat_.reset();  // frees a half-received BDAT message at once
     if (state_ == State::mail || state_ == State::rcpt) state_ = State::greeted;
 }
 
-asio::awaitable<void> Session::pause(std::chrono::milliseconds delay) {
-    asio::steady_timer timer(conn_->executor(), delay);
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
-
-bool Session::end_on_read_status(net::ReadStatus status) {
-    switch (status) {
+void Session::input_ended(net::ReadStatus why) {
+    switch (why) {
         case net::ReadStatus::timeout:
             reply(Reply(421, EnhancedCode{4, 4, 2}, s_.hostname + " Error: timeout exceeded"));
-            return true;
+            spdlog::info("{} timeout after {}", connection().log_prefix(),
+                         state_ == State::fresh ? "CONNECT" : "command");
+            break;
         case net::ReadStatus::shutdown:
             reply(Reply(421, EnhancedCode{4, 3, 2}, s_.hostname + " Service shutting down, closing connection"));
-            return true;
-        case net::ReadStatus::eof:
-        case net::ReadStatus::error:
-            spdlog::info("{} lost connection after {}", conn_->log_prefix(),
+            break;
+        default:
+            spdlog::info("{} lost connection after {}", connection().log_prefix(),
                          state_ == State::fresh ? "CONNECT" : "command");
-            return true;
-        default: return false;
+            break;
     }
 }
 
-asio::awaitable<void> Session::run() {
-    reply(Reply(220, std::nullopt, s_.hostname + " ESMTP hikyaku"));
-    // Every co_await result goes into a variable first: g++ 12 miscompiles
-    // `if (!co_await ...)` in these coroutines (corrupt resume index, SIGILL).
-    bool sent = co_await flush();
-    if (!sent) co_return;
+asio::awaitable<void> Session::serve_command() {
     CommandLimits limits;
     limits.max_line_length = s_.max_line_length;
-    while (!done_) {
-        conn_->set_timeout(s_.command_timeout);
-        // Read up to the AUTH limit; the parser applies the per-command limit (RFC 4954 4).
-        net::Line line = co_await conn_->read_line(limits.max_auth_line_length - 2);
-        if (line.status == net::ReadStatus::too_long) {
-            reply(Reply(500, EnhancedCode{5, 5, 2}, "Error: line too long"));
-        } else if (end_on_read_status(line.status)) {
-            break;
-        } else if (line.bare_lf && s_.bare_linefeed == BareLinefeedPolicy::reject) {
-            // RFC 5321 2.3.8: only CRLF ends a line.
-            reply(Reply(500, EnhancedCode{5, 5, 2}, "Error: bare <LF> received; lines end with <CR><LF>"));
-        } else {
-            if (debug_logging()) spdlog::debug("{} C: {}", conn_->log_prefix(), mask_secrets(line.text));
-            auto parsed = parse_command(line.text, ParseContext{smtputf8_}, limits);
-            if (auto* error = std::get_if<CommandError>(&parsed)) {
-                reply(to_reply(*error));
-                // A BDAT line we cannot parse leaves an unknown number of octets to come: the
-                // only safe way on is to close (RFC 3030 2).
-                if (error->verb == Verb::bdat) {
-                    reply(Reply(421, EnhancedCode{4, 5, 0}, s_.hostname + " closing: BDAT out of step"));
-                    break;
-                }
-            } else {
-                const Command& command = std::get<Command>(parsed);
-                const DispatchEntry* entry = find_entry(command.verb);
-                bool in_bdat = bdat_ != nullptr;
-                bool bdat_ok = command.verb == Verb::bdat || command.verb == Verb::rset ||
-                               command.verb == Verb::quit || command.verb == Verb::noop;
-                if (in_bdat && !bdat_ok) {
-                    reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: BDAT sequence in progress"));
-                } else if (!entry) {
-                    reply(Reply(502, EnhancedCode{5, 5, 1}, "Error: command not implemented"));
-                } else if (!(entry->allowed & unsigned(state_))) {
-                    if (command.verb == Verb::mail && (state_ == State::mail || state_ == State::rcpt))
-                        reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: nested MAIL command"));
-                    else
-                        reply(wrong_sequence(command.verb));
-                } else {
-                    co_await (this->*(entry->handler))(command);
-                }
-            }
-        }
-        if (!done_ && errors_ >= s_.max_errors) {
-            reply(Reply(421, EnhancedCode{4, 7, 0}, s_.hostname + " Error: too many errors"));
-            spdlog::info("{} too many errors ({}), closing", conn_->log_prefix(), errors_);
-            break;
-        }
-        if (tls_requested_) {
-            // Inline rather than in a helper coroutine: see upgrade_to_tls().
-            tls_requested_ = false;
-            sent = co_await flush();
-            if (!sent) co_return;
-            conn_->set_timeout(std::chrono::seconds(60));
-            bool secured = co_await conn_->start_tls();
-            if (!secured || !after_tls_handshake()) co_return;
-            continue;
-        }
-        // PIPELINING (RFC 2920 3.2): answer a batch once the client's input is drained.
-        if (!conn_->has_buffered_input() || done_) {
-            sent = co_await flush();
-            if (!sent) co_return;
-        }
+    // Read up to the AUTH limit; the parser applies the per-command limit (RFC 4954 4).
+    std::optional<net::Line> line = co_await read_command_line(limits.max_auth_line_length - 2);
+    if (!line) co_return;
+    if (line->status == net::ReadStatus::too_long) {
+        reply(Reply(500, EnhancedCode{5, 5, 2}, "Error: line too long"));
+        if (ended()) reply(Reply(421, EnhancedCode{4, 7, 0}, s_.hostname + " closing: line far too long"));
+        co_return;
     }
-    co_await flush();
+    bare_lf_client_ = line->bare_lf;
+    auto parsed = parse_command(line->text, ParseContext{smtputf8_}, limits);
+    if (auto* error = std::get_if<CommandError>(&parsed)) {
+        reply(to_reply(*error));
+        // A BDAT line we cannot parse leaves an unknown number of octets to come: the only
+        // safe way on is to close (RFC 3030 2).
+        if (error->verb == Verb::bdat) {
+            reply(Reply(421, EnhancedCode{4, 5, 0}, s_.hostname + " closing: BDAT out of step"));
+            end();
+        }
+        co_return;
+    }
+    const Command& command = std::get<Command>(parsed);
+    const Entry* entry = server::find_command(dispatch_table, command.verb);
+    const bool bdat_ok = command.verb == Verb::bdat || command.verb == Verb::rset || command.verb == Verb::quit ||
+                         command.verb == Verb::noop;
+    if (bdat_ && !bdat_ok) {
+        reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: BDAT sequence in progress"));
+    } else if (!entry) {
+        reply(Reply(502, EnhancedCode{5, 5, 1}, "Error: command not implemented"));
+    } else if (!entry->allowed_in(unsigned(state_))) {
+        if (command.verb == Verb::mail && (state_ == State::mail || state_ == State::rcpt))
+            reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: nested MAIL command"));
+        else reply(wrong_sequence(command.verb));
+    } else {
+        co_await (this->*(entry->handler))(command);
+    }
 }
 
 asio::awaitable<void> Session::on_helo(const Command& c) {
@@ -291,10 +238,14 @@ asio::awaitable<void> Session::on_helo(const Command& c) {
         reply(Reply(250, std::nullopt, s_.hostname));
         co_return;
     }
-    std::vector<std::string> lines{s_.hostname + " greets " + printable(helo_, 64), "PIPELINING",
-                                   "SIZE " + std::to_string(s_.max_message_size), "8BITMIME",
-                                   "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING"};
-    if (conn_->can_start_tls() && !conn_->is_tls()) lines.push_back("STARTTLS");
+    std::vector<std::string> lines{s_.hostname + " greets " + printable(helo_, 64),
+                                   "PIPELINING",
+                                   "SIZE " + std::to_string(s_.max_message_size),
+                                   "8BITMIME",
+                                   "ENHANCEDSTATUSCODES",
+                                   "SMTPUTF8",
+                                   "CHUNKING"};
+    if (connection().can_start_tls() && !connection().is_tls()) lines.push_back("STARTTLS");
     if (auth_offered(facts()) && !user_) lines.push_back("AUTH PLAIN LOGIN");
     lines.push_back("HELP");
     reply(Reply(250, std::nullopt, std::move(lines)));
@@ -321,7 +272,7 @@ asio::awaitable<void> Session::on_mail(const Command& c) {
     std::string sender = mail.reverse_path.is_null() ? std::string() : mail.reverse_path.mailbox->canonical();
     if (user_) {
         auto user_id = user_->id;
-        auto owned = co_await blocking([this, &user_id] { return store_.addresses_of(user_id); });
+        auto owned = co_await store().read([&] { return store()->addresses_of(user_id); });
         if (!owned) {
             reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
             co_return;
@@ -349,7 +300,7 @@ asio::awaitable<void> Session::on_rcpt(const Command& c) {
     if (mailbox.is_bare_postmaster()) {
         // RFC 5321 4.5.1: <Postmaster> without a domain must be accepted: it is the
         // postmaster of our host name if that is a local domain, else of the first domain.
-        auto domains = co_await blocking([this] { return store_.list_domains(); });
+        auto domains = co_await store().read([&] { return store()->list_domains(); });
         std::string domain = s_.hostname;
         if (domains && !domains->empty() &&
             std::find(domains->begin(), domains->end(), text::ascii_lowercase(s_.hostname)) == domains->end())
@@ -359,7 +310,7 @@ asio::awaitable<void> Session::on_rcpt(const Command& c) {
     std::string domain = address.substr(address.rfind('@') + 1);
     bool local = false;
     if (mailbox.domain_kind == text::DomainKind::name) {
-        auto is_local = co_await blocking([this, &domain] { return store_.is_local_domain(domain); });
+        auto is_local = co_await store().read([&] { return store()->is_local_domain(domain); });
         if (!is_local) {
             reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
             co_return;
@@ -367,191 +318,36 @@ asio::awaitable<void> Session::on_rcpt(const Command& c) {
         local = *is_local;
     }
     if (!local) {
-        spdlog::info("{} relay refused to=<{}>", conn_->log_prefix(), printable(address));
-        reply(relay_refused(facts(), address));
+        if (mailbox.domain_kind != text::DomainKind::name || !relay_allowed(facts())) {
+            spdlog::info("{} relay refused to=<{}>", connection().log_prefix(), printable(address));
+            reply(relay_refused(facts(), address));
+            co_return;
+        }
+        // Submission: queued for the delivery agent with the message (storage/queue.h).
+        if (!storage::validate_address(address)) {
+            reply(Reply(553, EnhancedCode{5, 1, 3}, "<" + address + ">: Recipient address not supported for relaying"));
+            co_return;
+        }
+        if (std::find(remote_recipients_.begin(), remote_recipients_.end(), address) == remote_recipients_.end())
+            remote_recipients_.push_back(address);
+        recipient_addresses_.push_back(address);
+        state_ = State::rcpt;
+        reply(Reply(250, EnhancedCode{2, 1, 5}, "Ok"));
         co_return;
     }
-    auto users = co_await blocking([this, &address] { return store_.resolve_recipient(address); });
+    auto users = co_await store().read([&] { return store()->resolve_recipient(address); });
     if (!users) {
         // A valid RFC 5321 path that no local user can have (a quoted "@", a '%') is as
         // unknown as any other name.
         if (users.error().code == Errc::not_found || users.error().code == Errc::invalid_argument)
             reply(Reply(550, EnhancedCode{5, 1, 1}, "<" + address + ">: Recipient address rejected: User unknown"));
-        else
-            reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
+        else reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
         co_return;
     }
-    for (auto& user : *users)
-        if (std::find(recipients_.begin(), recipients_.end(), user.id) == recipients_.end())
-            recipients_.push_back(user.id);
+    for (auto& user : *users) storage::add_unique_recipient(recipients_, user.id);
     recipient_addresses_.push_back(address);
     state_ = State::rcpt;
     reply(Reply(250, EnhancedCode{2, 1, 5}, "Ok"));
-}
-
-asio::awaitable<void> Session::on_data(const Command&) {
-    reply(Reply(354, std::nullopt, "End data with <CR><LF>.<CR><LF>"));
-    bool sent = co_await flush();
-    if (!sent) {
-        done_ = true;
-        co_return;
-    }
-    std::string message;
-    DataLimits limits = content_limits();
-    DataReader reader(message, limits);
-    conn_->set_timeout(s_.data_timeout);  // RFC 5321 4.5.3.2.5: per data block
-    for (;;) {
-        auto fed = reader.feed(conn_->buffered());
-        conn_->consume(fed.consumed);
-        if (fed.status != DataStatus::need_more) break;
-        auto status = co_await conn_->fill();
-        if (status != net::ReadStatus::ok) {
-            // A client that vanishes (or stalls) mid-DATA: nothing is stored.
-            spdlog::info("{} DATA ended early ({}); nothing stored", conn_->log_prefix(), net::to_string(status));
-            end_on_read_status(status);
-            done_ = true;
-            co_return;
-        }
-    }
-    const DataStats& stats = reader.stats();
-    DataStatus verdict = reader.status();
-    const std::optional<Reply> refusal = content_refusal(stats);
-    if (verdict == DataStatus::too_big) {
-        reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
-    } else if (verdict == DataStatus::bare_line_ending) {
-        reply(bare_line_ending_refusal());
-    } else if (refusal) {
-        reply(*refusal);
-    } else {
-        co_await deliver(message);
-    }
-    if (verdict != DataStatus::complete || stats.nul)
-        spdlog::info("{} message refused: {}", conn_->log_prefix(), to_string(verdict));
-    reset_transaction();
-}
-
-asio::awaitable<void> Session::on_bdat(const Command& c) {
-    const BdatCommand& bdat = *c.bdat();
-    if (bdat.size > s_.max_message_size) {
-        // Reading (and discarding) an absurd chunk would let one client hold the session for
-        // as long as it likes; the chunk cannot be skipped without reading it, so close.
-        reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
-        reply(Reply(421, EnhancedCode{4, 7, 0}, s_.hostname + " closing: BDAT chunk too large"));
-        done_ = true;
-        co_return;
-    }
-    // The chunk is read whatever happens next, so the stream stays in step (RFC 3030 2).
-    bool usable = state_ == State::rcpt;
-    if (!bdat_) {
-        bdat_message_.clear();
-        bdat_ = std::make_unique<BdatReader>(bdat_message_, content_limits());
-    }
-    bdat_->begin_chunk(bdat.size, bdat.last);
-    conn_->set_timeout(s_.data_timeout);
-    BdatStatus status = BdatStatus::need_more;
-    for (;;) {
-        auto fed = bdat_->feed(conn_->buffered());
-        conn_->consume(fed.consumed);
-        status = fed.status;
-        if (status != BdatStatus::need_more) break;
-        auto read = co_await conn_->fill();
-        if (read != net::ReadStatus::ok) {
-            spdlog::info("{} BDAT ended early ({}); nothing stored", conn_->log_prefix(), net::to_string(read));
-            end_on_read_status(read);
-            done_ = true;
-            co_return;
-        }
-    }
-    if (!usable) {
-        bdat_.reset();
-        reply(wrong_sequence(Verb::bdat));
-        co_return;
-    }
-    const std::optional<Reply> refusal = content_refusal(bdat_->stats());
-    switch (status) {
-        case BdatStatus::chunk_done:
-            reply(Reply(250, EnhancedCode{2, 0, 0}, std::to_string(bdat.size) + " octets received"));
-            co_return;
-        case BdatStatus::too_big:
-            reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
-            break;
-        case BdatStatus::bare_line_ending: reply(bare_line_ending_refusal()); break;
-        case BdatStatus::complete:
-            if (refusal) reply(*refusal);
-            else co_await deliver(bdat_message_);
-            break;
-        case BdatStatus::need_more: break;
-    }
-    // An error ends the message: RFC 3030 3 says the rest of its chunks are refused too,
-    // which the reset gives (no transaction: 503 for the next BDAT).
-    reset_transaction();
-}
-
-Reply bare_line_ending_refusal() {
-    return Reply(554, EnhancedCode{5, 6, 0},
-                 "Error: bare <CR> or <LF> in message content; lines end with <CR><LF> (RFC 5321 2.3.8)");
-}
-
-DataLimits Session::content_limits() const {
-    DataLimits limits;
-    limits.max_message_size = s_.max_message_size;
-    limits.bare_line_endings = s_.bare_linefeed == BareLinefeedPolicy::reject ? BareLineEndingPolicy::reject
-                                                                              : BareLineEndingPolicy::normalize;
-    return limits;
-}
-
-std::optional<Reply> Session::content_refusal(const DataStats& stats) const {
-    if (stats.nul) return Reply(554, EnhancedCode{5, 6, 0}, "Error: NUL octets are not allowed in message content");
-    if (stats.eight_bit && body_ == BodyType::seven_bit && !smtputf8_)
-        return Reply(554, EnhancedCode{5, 6, 0}, "Error: 8-bit message content needs MAIL BODY=8BITMIME (RFC 6152)");
-    return std::nullopt;
-}
-
-asio::awaitable<void> Session::deliver(std::string& message) {
-    auto now = std::chrono::system_clock::now();
-    std::string id = fmt::format("{:x}{:06x}", std::chrono::duration_cast<std::chrono::seconds>(
-                                                    now.time_since_epoch()).count(),
-                                 next_message_number++ & 0xffffff);
-    ReceivedInfo info;
-    info.helo = helo_;
-    info.peer_address = conn_->peer_address();
-    info.hostname = s_.hostname;
-    info.esmtp = esmtp_;
-    info.smtputf8 = smtputf8_;
-    if (conn_->is_tls()) {
-        info.tls_version = conn_->tls_version();
-        info.tls_cipher = conn_->tls_cipher();
-    }
-    if (user_) info.authenticated = user_->address;
-    info.id = id;
-    if (recipient_addresses_.size() == 1) info.single_recipient = recipient_addresses_.front();
-    info.when = now;
-    std::string headers = return_path_header(sender_) + received_header(info);
-    if (s_.role != Role::inbound) {
-        // RFC 6409 8.2, 8.3: a submission server may add what the client left out.
-        if (!has_header_field(message, "Date")) headers += "Date: " + rfc5322_date(now) + "\r\n";
-        if (!has_header_field(message, "Message-ID"))
-            headers += "Message-ID: <" + id + "." + std::to_string(conn_->id()) + "@" + s_.hostname + ">\r\n";
-    }
-    message.insert(0, headers);
-    auto internal_date = std::chrono::time_point_cast<std::chrono::seconds>(now);
-    auto receipt = co_await blocking([this, &message, &internal_date] {
-        return store_.deliver(message, recipients_, storage::TimePoint(internal_date.time_since_epoch()));
-    });
-    std::string to;
-    for (auto& r : recipient_addresses_) to += (to.empty() ? "<" : ",<") + printable(r) + ">";
-    if (!receipt) {
-        spdlog::warn("{} id={} from=<{}> to={} size={} status=refused ({})", conn_->log_prefix(), id,
-                     printable(sender_), to, message.size(), receipt.error().message);
-        if (receipt.error().code == Errc::limit_exceeded)
-            reply(Reply(552, EnhancedCode{5, 2, 2}, "Error: " + receipt.error().message));
-        else
-            reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
-        co_return;
-    }
-    spdlog::info("{} id={} from=<{}> to={} size={} status=delivered message={}", conn_->log_prefix(), id,
-                 printable(sender_), to, message.size(), receipt->message);
-    reply(Reply(250, EnhancedCode{2, 0, 0}, "Ok: queued as " + id));
 }
 
 asio::awaitable<void> Session::on_rset(const Command&) {
@@ -567,7 +363,7 @@ asio::awaitable<void> Session::on_noop(const Command&) {
 
 asio::awaitable<void> Session::on_quit(const Command&) {
     reply(Reply(221, EnhancedCode{2, 0, 0}, "Bye"));
-    done_ = true;
+    end();
     co_return;
 }
 
@@ -590,60 +386,224 @@ asio::awaitable<void> Session::on_help(const Command&) {
     co_return;
 }
 
+void Session::message_cut_short(const char* what, net::ReadStatus status) {
+    // A client that vanishes (or stalls) mid-message: nothing is stored.
+    spdlog::info("{} {} ended early ({}); nothing stored", connection().log_prefix(), what, net::to_string(status));
+    input_ended(status);
+    end();
+}
+
+asio::awaitable<void> Session::on_data(const Command&) {
+    // A client that ends its lines with a bare LF (netcat without -C) would never end DATA,
+    // which only CRLF.CRLF ends (SMTP smuggling): tell it how before it starts.
+    reply(Reply(354, std::nullopt,
+                bare_lf_client_
+                    ? "End data with <CR><LF>.<CR><LF> (your lines end with a bare <LF>: with netcat use nc -C)"
+                    : "End data with <CR><LF>.<CR><LF>"));
+    const bool sent = co_await flush();
+    if (!sent) {
+        end();
+        co_return;
+    }
+    auto message = environment().spool.begin(kTraceHeaderAllowance);
+    std::string stage;  // one feed's decoded bytes on their way to the spool
+    DataReader reader(stage, content_limits());
+    connection().set_timeout(s_.data_timeout);  // RFC 5321 4.5.3.2.5: per data block
+    for (;;) {
+        auto fed = reader.feed(connection().buffered());
+        connection().consume(fed.consumed);
+        message->append(stage);
+        stage.clear();
+        if (fed.status != DataStatus::need_more) break;
+        const net::ReadStatus status = co_await connection().fill();
+        if (status != net::ReadStatus::ok) {
+            message_cut_short("DATA", status);
+            co_return;
+        }
+    }
+    const DataStats& stats = reader.stats();
+    const DataStatus verdict = reader.status();
+    const std::optional<Reply> refusal = content_refusal(stats);
+    if (verdict == DataStatus::too_big) {
+        reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
+    } else if (verdict == DataStatus::bare_line_ending) {
+        reply(bare_line_ending_refusal());
+    } else if (refusal) {
+        reply(*refusal);
+    } else {
+        co_await deliver(*message, stats);
+    }
+    if (verdict != DataStatus::complete || stats.nul)
+        spdlog::info("{} message refused: {}", connection().log_prefix(), to_string(verdict));
+    reset_transaction();
+}
+
+asio::awaitable<void> Session::on_bdat(const Command& c) {
+    const BdatCommand& bdat = *c.bdat();
+    if (bdat.size > s_.max_message_size) {
+        // Reading (and discarding) an absurd chunk would let one client hold the session for
+        // as long as it likes; the chunk cannot be skipped without reading it, so close.
+        reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
+        reply(Reply(421, EnhancedCode{4, 7, 0}, s_.hostname + " closing: BDAT chunk too large"));
+        end();
+        co_return;
+    }
+    // The chunk is read whatever happens next, so the stream stays in step (RFC 3030 2); out
+    // of sequence it is read and dropped, never kept.
+    const bool usable = state_ == State::rcpt;
+    if (!bdat_) {
+        bdat_.emplace();
+        bdat_->message = environment().spool.begin(kTraceHeaderAllowance);
+        bdat_->reader = std::make_unique<BdatReader>(bdat_->stage, content_limits());
+    }
+    bdat_->reader->begin_chunk(bdat.size, bdat.last);
+    connection().set_timeout(s_.data_timeout);
+    BdatStatus status = BdatStatus::need_more;
+    for (;;) {
+        auto fed = bdat_->reader->feed(connection().buffered());
+        connection().consume(fed.consumed);
+        if (usable) bdat_->message->append(bdat_->stage);
+        bdat_->stage.clear();
+        status = fed.status;
+        if (status != BdatStatus::need_more) break;
+        const net::ReadStatus read = co_await connection().fill();
+        if (read != net::ReadStatus::ok) {
+            message_cut_short("BDAT", read);
+            co_return;
+        }
+    }
+    if (!usable) {
+        bdat_.reset();
+        reply(wrong_sequence(Verb::bdat));
+        co_return;
+    }
+    const std::optional<Reply> refusal = content_refusal(bdat_->reader->stats());
+    switch (status) {
+        case BdatStatus::chunk_done:
+            reply(Reply(250, EnhancedCode{2, 0, 0}, std::to_string(bdat.size) + " octets received"));
+            co_return;
+        case BdatStatus::too_big:
+            reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
+            break;
+        case BdatStatus::bare_line_ending: reply(bare_line_ending_refusal()); break;
+        case BdatStatus::complete:
+            if (refusal) reply(*refusal);
+            else co_await deliver(*bdat_->message, bdat_->reader->stats());
+            break;
+        case BdatStatus::need_more: break;
+    }
+    // An error ends the message: RFC 3030 3 says the rest of its chunks are refused too,
+    // which the reset gives (no transaction: 503 for the next BDAT).
+    reset_transaction();
+}
+
+DataLimits Session::content_limits() const {
+    DataLimits limits;
+    limits.max_message_size = s_.max_message_size;
+    limits.bare_line_endings =
+        s_.bare_linefeed == BareLinefeedPolicy::reject ? BareLineEndingPolicy::reject : BareLineEndingPolicy::normalize;
+    return limits;
+}
+
+std::optional<Reply> Session::content_refusal(const DataStats& stats) const {
+    if (stats.nul) return Reply(554, EnhancedCode{5, 6, 0}, "Error: NUL octets are not allowed in message content");
+    // 8-bit content without BODY=8BITMIME is accepted, as Postfix does: most senders never
+    // declare it (Python's smtplib among them); deliver() logs it.
+    return std::nullopt;
+}
+
+asio::awaitable<void> Session::deliver(server::IncomingMessage& message, const DataStats& stats) {
+    auto content = message.finish();
+    if (!content) {
+        // The spool's budget for messages in flight is used up, or its disk failed.
+        spdlog::warn("{} message not kept: {}", connection().log_prefix(), content.error().message);
+        reply(Reply(452, EnhancedCode{4, 3, 1}, "Error: insufficient system storage, try again later"));
+        co_return;
+    }
+    auto now = std::chrono::system_clock::now();
+    std::string id =
+        fmt::format("{:x}{:06x}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
+                    next_message_number++ & 0xffffff);
+    ReceivedInfo info;
+    info.helo = helo_;
+    info.peer_address = connection().peer_address();
+    info.hostname = s_.hostname;
+    info.esmtp = esmtp_;
+    info.smtputf8 = smtputf8_;
+    if (connection().is_tls()) {
+        info.tls_version = connection().tls_version();
+        info.tls_cipher = connection().tls_cipher();
+    }
+    if (user_) info.authenticated = user_->address;
+    info.id = id;
+    if (recipient_addresses_.size() == 1) info.single_recipient = recipient_addresses_.front();
+    info.when = now;
+    std::string headers = return_path_header(sender_) + received_header(info);
+    if (s_.role != Role::inbound) {
+        // RFC 6409 8.2, 8.3: a submission server may add what the client left out.
+        if (!has_header_field(*content, "Date")) headers += "Date: " + rfc5322_date(now) + "\r\n";
+        if (!has_header_field(*content, "Message-ID"))
+            headers += "Message-ID: <" + id + "." + std::to_string(connection().id()) + "@" + s_.hostname + ">\r\n";
+    }
+    auto whole = message.prepend(headers);
+    if (!whole) {
+        spdlog::error("{} id={} cannot add trace headers: {}", connection().log_prefix(), id, whole.error().message);
+        reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
+        co_return;
+    }
+    if (stats.eight_bit && body_ == BodyType::seven_bit && !smtputf8_)
+        spdlog::info("{} id={} 8-bit content without BODY=8BITMIME accepted", connection().log_prefix(), id);
+    const auto internal_date =
+        storage::TimePoint(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()));
+    // Local recipients and the queue entries of remote ones: one transaction (storage/queue.h).
+    storage::OutboundEnvelope outbound{sender_, remote_recipients_};
+    auto receipt = co_await store().submit(*whole, recipients_, outbound, internal_date);
+    std::string to;
+    for (auto& r : recipient_addresses_) to += (to.empty() ? "<" : ",<") + printable(r) + ">";
+    if (!receipt) {
+        spdlog::warn("{} id={} from=<{}> to={} size={} status=refused ({})", connection().log_prefix(), id,
+                     printable(sender_), to, whole->size(), receipt.error().message);
+        switch (receipt.error().code) {
+            case Errc::over_quota: reply(Reply(552, EnhancedCode{5, 2, 2}, "Error: " + receipt.error().message)); break;
+            case Errc::too_big:
+                reply(Reply(552, EnhancedCode{5, 3, 4}, "Error: message size exceeds fixed limit"));
+                break;
+            default: reply(Reply(451, EnhancedCode{4, 3, 0}, "Error: temporary local problem, try again later"));
+        }
+        co_return;
+    }
+    spdlog::info("{} id={} from=<{}> to={} size={} status={} message={}{}", connection().log_prefix(), id,
+                 printable(sender_), to, whole->size(), receipt->queued.empty() ? "delivered" : "queued",
+                 receipt->message, message.on_disk() ? " spooled=yes" : "");
+    reply(Reply(250, EnhancedCode{2, 0, 0}, "Ok: queued as " + id));
+}
+
 asio::awaitable<void> Session::on_starttls(const Command&) {
-    if (conn_->is_tls()) {
+    if (connection().is_tls()) {
         reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: TLS already active"));
-        co_return;
-    }
-    if (!conn_->can_start_tls()) {
+    } else if (!connection().can_start_tls()) {
         reply(Reply(454, EnhancedCode{4, 7, 0}, "TLS not available"));
-        co_return;
-    }
-    if (state_ == State::mail || state_ == State::rcpt) {
+    } else if (state_ == State::mail || state_ == State::rcpt) {
         reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: MAIL transaction in progress"));
-        co_return;
+    } else {
+        reply(Reply(220, EnhancedCode{2, 0, 0}, "Ready to start TLS"));
+        start_tls_after_reply();  // the layer flushes this reply, then runs the handshake
     }
-    reply(Reply(220, EnhancedCode{2, 0, 0}, "Ready to start TLS"));
-    // The handshake itself runs in run(), after this reply is flushed.
-    tls_requested_ = true;
     co_return;
 }
 
-bool Session::after_tls_handshake() {
-    if (!conn_->is_tls()) {
-        spdlog::info("{} STARTTLS handshake failed", conn_->log_prefix());
-        return false;
-    }
-    if (conn_->discarded_after_starttls() > 0)
-        spdlog::warn("{} discarded {} octets pipelined after STARTTLS", conn_->log_prefix(),
-                     conn_->discarded_after_starttls());
-    spdlog::info("{} TLS started version={} cipher={}", conn_->log_prefix(), conn_->tls_version(),
-                 conn_->tls_cipher());
+void Session::tls_started() {
     // RFC 3207 4.2: forget everything learned before the handshake.
     reset_transaction();
     state_ = State::fresh;
     helo_.clear();
     esmtp_ = false;
     user_.reset();
-    return true;
-}
-
-asio::awaitable<std::optional<std::string>> Session::read_sasl_line() {
-    bool sent = co_await flush();
-    if (!sent) co_return std::nullopt;
-    net::Line line = co_await conn_->read_line(sasl::kMaxResponseLength);
-    if (line.status == net::ReadStatus::too_long) co_return std::string(sasl::kMaxResponseLength + 1, 'x');
-    if (end_on_read_status(line.status)) {
-        done_ = true;
-        co_return std::nullopt;
-    }
-    spdlog::debug("{} C: <SASL response masked>", conn_->log_prefix());
-    co_return line.text;
 }
 
 asio::awaitable<void> Session::on_auth(const Command& c) {
     const AuthCommand& auth = *c.auth();
-    ClientFacts client = facts();
+    const ClientFacts client = facts();
     if (!auth_allowed_on_port(client)) {
         reply(Reply(503, EnhancedCode{5, 5, 1}, "Error: authentication is not enabled on this port"));
         co_return;
@@ -661,73 +621,36 @@ asio::awaitable<void> Session::on_auth(const Command& c) {
         reply(Reply(538, EnhancedCode{5, 7, 11}, "Encryption required for requested authentication mechanism"));
         co_return;
     }
-    auto fail_syntax = [&](sasl::SaslError e) {
-        if (e == sasl::SaslError::cancelled) reply(Reply(501, EnhancedCode{5, 0, 0}, "Authentication cancelled"));
-        else if (e == sasl::SaslError::bad_base64) reply(Reply(501, EnhancedCode{5, 5, 2}, "Cannot decode response"));
-        else reply(Reply(501, EnhancedCode{5, 5, 2}, "Invalid authentication exchange"));
-    };
-    std::string authcid, password, authzid;
-    if (auth.mechanism == sasl::Mechanism::plain) {
-        std::string response;
-        if (auth.initial_response) {
-            response = *auth.initial_response;
-        } else {
-            reply(Reply(334, std::nullopt, ""));
-            auto line = co_await read_sasl_line();
-            if (!line) co_return;
-            response = *line;
-        }
-        auto decoded = sasl::decode_plain_response(response);
-        if (auto* e = std::get_if<sasl::SaslError>(&decoded)) co_return fail_syntax(*e);
-        auto& credentials = std::get<sasl::PlainCredentials>(decoded);
-        authzid = credentials.authzid;
-        authcid = credentials.authcid;
-        password = credentials.password;
-    } else {
-        std::string response;
-        if (auth.initial_response) {
-            response = *auth.initial_response;
-        } else {
-            reply(Reply(334, std::nullopt, std::string(sasl::login_challenge(sasl::LoginStep::username))));
-            auto line = co_await read_sasl_line();
-            if (!line) co_return;
-            response = *line;
-        }
-        auto name = sasl::decode_login_response(response, sasl::LoginStep::username);
-        if (auto* e = std::get_if<sasl::SaslError>(&name)) co_return fail_syntax(*e);
-        authcid = std::get<std::string>(name);
-        reply(Reply(334, std::nullopt, std::string(sasl::login_challenge(sasl::LoginStep::password))));
-        auto line = co_await read_sasl_line();
-        if (!line) co_return;
-        auto pass = sasl::decode_login_response(*line, sasl::LoginStep::password);
-        if (auto* e = std::get_if<sasl::SaslError>(&pass)) co_return fail_syntax(*e);
-        password = std::get<std::string>(pass);
+    server::SaslResult sasl = co_await sasl_exchange(auth.mechanism, auth.initial_response);
+    using Status = server::SaslResult::Status;
+    switch (sasl.status) {
+        case Status::ok: break;
+        case Status::ended: co_return;
+        case Status::cancelled: reply(Reply(501, EnhancedCode{5, 0, 0}, "Authentication cancelled")); co_return;
+        case Status::bad_base64: reply(Reply(501, EnhancedCode{5, 5, 2}, "Cannot decode response")); co_return;
+        default: reply(Reply(501, EnhancedCode{5, 5, 2}, "Invalid authentication exchange")); co_return;
     }
-    bool authz_ok = authzid.empty() || text::ascii_lowercase(authzid) == text::ascii_lowercase(authcid);
-    auto user = co_await blocking([this, &authcid, &password] { return store_.authenticate(authcid, password); });
-    if (!user || !authz_ok) {
-        ++auth_failures_;
-        spdlog::warn("{} authentication failed user={} mechanism={}", conn_->log_prefix(), printable(authcid, 64),
-                     sasl::mechanism_name(auth.mechanism));
-        // Slow down guessing: a growing delay per failure within the session.
-        co_await pause(std::chrono::milliseconds(std::min(250u * auth_failures_, 3000u)));
-        if (user && !authz_ok)
-            reply(Reply(535, EnhancedCode{5, 7, 8}, "Authentication failed: authorization identity not permitted"));
-        else
-            reply(Reply(535, EnhancedCode{5, 7, 8}, "Authentication credentials invalid"));
+    const char* mechanism = sasl::mechanism_name(auth.mechanism);
+    server::LoginResult result = co_await log_in(mechanism, sasl.authcid, sasl.password, sasl.authzid);
+    if (result.outcome == server::LoginOutcome::unavailable) {
+        reply(Reply(454, EnhancedCode{4, 7, 0}, "Temporary authentication failure"));  // RFC 4954 6
         co_return;
     }
-    user_ = *user;
-    spdlog::info("{} authenticated user={} mechanism={}", conn_->log_prefix(), user_->address,
-                 sasl::mechanism_name(auth.mechanism));
+    if (result.outcome == server::LoginOutcome::refused) {
+        // The same words whether the user is unknown, the password wrong or the authzid refused.
+        reply(Reply(535, EnhancedCode{5, 7, 8}, "Authentication credentials invalid"));
+        co_return;
+    }
+    user_ = std::move(result.user);
+    spdlog::info("{} authenticated user={} mechanism={}", connection().log_prefix(), user_->address, mechanism);
     reply(Reply(235, EnhancedCode{2, 7, 0}, "Authentication successful"));
 }
 
 }  // namespace
 
 asio::awaitable<void> run_smtp_session(std::shared_ptr<net::Connection> connection, const SessionSettings& settings,
-                                       storage::Store& store, net::BlockingPool& pool) {
-    Session session(std::move(connection), settings, store, pool);
+                                       server::SessionEnvironment environment) {
+    Session session(std::move(connection), environment, settings);
     co_await session.run();
 }
 

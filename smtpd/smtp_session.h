@@ -2,8 +2,10 @@
 //
 // The session reads a command line, parses it (smtp_command.h), checks the dispatch table
 // for the states in which the command is allowed, runs the command's handler and writes its
-// typed Reply. Store calls run on the blocking pool. Who may do what (relay, AUTH, sender
-// ownership) is decided in smtp_policy.h, not here.
+// typed Reply. The loop, STARTTLS, SASL, logins and timeouts are the shared protocol-server
+// layer's (common/server/protocol_session.h); the store is reached through its asynchronous
+// facade, and messages arrive into the process's spool (bounded memory). Who may do what
+// (relay, AUTH, sender ownership) is decided in smtp_policy.h, not here.
 //
 // Roles (DESIGN.md): inbound (port 25: local recipients only, no AUTH), submission (587:
 // STARTTLS, then AUTH before MAIL), submissions (465: the same over implicit TLS).
@@ -16,10 +18,9 @@
 #include <string>
 
 #include "common/config.h"
-#include "common/net/blocking_pool.h"
 #include "common/net/connection.h"
+#include "common/server/protocol_session.h"
 #include "smtpd/smtp_policy.h"
-#include "storage/store.h"
 
 namespace hikyaku::smtp {
 
@@ -38,7 +39,6 @@ struct SessionSettings {
 };
 
 boost::asio::awaitable<void> run_smtp_session(std::shared_ptr<net::Connection> connection,
-                                              const SessionSettings& settings, storage::Store& store,
-                                              net::BlockingPool& pool);
+                                              const SessionSettings& settings, server::SessionEnvironment environment);
 
 }  // namespace hikyaku::smtp

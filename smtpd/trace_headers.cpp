@@ -1,5 +1,6 @@
 // trace_headers.cpp: see trace_headers.h.
 #include "smtpd/trace_headers.h"
+#include "common/text/ascii.h"
 
 #include <cctype>
 #include <ctime>
@@ -21,8 +22,7 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     char buf[64];
     std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
                   months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -37,8 +37,8 @@ std::string received_header(const ReceivedInfo& info) {
         if (!info.authenticated.empty()) with += "A";
     }
     std::string h = "Received: from " + printable(info.helo.empty() ? "unknown" : info.helo) + " ([" +
-                    printable(info.peer_address, 64) + "])\r\n\tby " + printable(info.hostname) +
-                    " (hikyaku) with " + with;
+                    printable(info.peer_address, 64) + "])\r\n\tby " + printable(info.hostname) + " (hikyaku) with " +
+                    with;
     if (!info.tls_version.empty())
         h += "\r\n\t(version=" + printable(info.tls_version, 32) + " cipher=" + printable(info.tls_cipher, 64) + ")";
     if (!info.authenticated.empty()) h += "\r\n\t(authenticated as " + printable(info.authenticated) + ")";
@@ -59,13 +59,8 @@ bool has_header_field(std::string_view message, std::string_view name) {
         std::string_view line = message.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) return false;  // end of the header block
-        if (line.size() > name.size() && line[name.size()] == ':') {
-            bool same = true;
-            for (std::size_t i = 0; i < name.size() && same; ++i)
-                same = std::tolower(static_cast<unsigned char>(line[i])) ==
-                       std::tolower(static_cast<unsigned char>(name[i]));
-            if (same) return true;
-        }
+        if (line.size() > name.size() && line[name.size()] == ':' && text::iequals(line.substr(0, name.size()), name))
+            return true;
         if (end == std::string_view::npos) break;
         pos = end + 1;
     }

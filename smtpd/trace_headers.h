@@ -16,15 +16,15 @@
 namespace hikyaku::smtp {
 
 struct ReceivedInfo {
-    std::string helo;           // as the client announced itself
-    std::string peer_address;   // IP
-    std::string hostname;       // ours
+    std::string helo;          // as the client announced itself
+    std::string peer_address;  // IP
+    std::string hostname;      // ours
     bool esmtp = true;
     bool smtputf8 = false;
-    std::string tls_version;    // empty when not TLS
+    std::string tls_version;  // empty when not TLS
     std::string tls_cipher;
-    std::string authenticated;  // user, empty when not authenticated
-    std::string id;             // our id for this message
+    std::string authenticated;                    // user, empty when not authenticated
+    std::string id;                               // our id for this message
     std::optional<std::string> single_recipient;  // "for <x>" only with one recipient
     std::chrono::system_clock::time_point when;
 };

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "storage/sqlite_db.h"
+#include "storage/store_files.h"
 
 namespace hikyaku::storage {
 
@@ -41,6 +42,7 @@ std::string_view kind_name(ChangeKind kind) {
         case ChangeKind::flags: return "flags";
         case ChangeKind::expunged: return "expunged";
         case ChangeKind::mailboxes: return "mailboxes";
+        case ChangeKind::queued: return "queued";
         case ChangeKind::unknown: return "unknown";
     }
     return "unknown";
@@ -48,8 +50,7 @@ std::string_view kind_name(ChangeKind kind) {
 
 template <class T>
 bool parse_field(std::string_view token, std::string_view key, T& out) {
-    if (token.size() <= key.size() + 1 || token.substr(0, key.size()) != key || token[key.size()] != '=')
-        return false;
+    if (token.size() <= key.size() + 1 || token.substr(0, key.size()) != key || token[key.size()] != '=') return false;
     auto digits = token.substr(key.size() + 1);
     // Canonical decimal only (no sign, no leading zero), so a line has one spelling.
     if (digits[0] < '0' || digits[0] > '9' || (digits.size() > 1 && digits[0] == '0')) return false;
@@ -83,14 +84,13 @@ void ChangeNotifier::Registry::remove(std::uint64_t id) {
     }
 }
 
-ChangeNotifier::ChangeNotifier(std::string store_path, std::string socket_dir,
-                               std::chrono::milliseconds poll_interval,
+ChangeNotifier::ChangeNotifier(std::string store_path, std::string socket_dir, std::chrono::milliseconds poll_interval,
                                std::chrono::milliseconds busy_timeout)
     : store_path_(std::move(store_path)),
       socket_dir_(std::move(socket_dir)),
       poll_interval_(poll_interval),
       busy_timeout_(busy_timeout) {
-    ::mkdir(socket_dir_.c_str(), 0770);  // EEXIST is fine; failure leaves only the poll
+    (void)create_side_folder(socket_dir_, store_path_);  // failure leaves only the poll
     send_fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 }
 
@@ -129,12 +129,15 @@ std::optional<MailboxChange> ChangeNotifier::parse(std::string_view line) {
         tokens.push_back(line.substr(start, end - start));
         start = end + 1;
     }
-    if (tokens.size() != 4 || start < line.size()) return std::nullopt;
+    // The last token must end the line: "... modseq=3 " (a trailing space) has a fifth, empty
+    // token, and format() never writes it (one spelling per line, so parse(format(c)) == c).
+    if (tokens.size() != 4 || start != line.size() + 1) return std::nullopt;
     MailboxChange change;
     if (tokens[0] == "appended") change.kind = ChangeKind::appended;
     else if (tokens[0] == "flags") change.kind = ChangeKind::flags;
     else if (tokens[0] == "expunged") change.kind = ChangeKind::expunged;
     else if (tokens[0] == "mailboxes") change.kind = ChangeKind::mailboxes;
+    else if (tokens[0] == "queued") change.kind = ChangeKind::queued;
     else if (tokens[0] == "unknown") change.kind = ChangeKind::unknown;
     else return std::nullopt;
     if (!parse_field(tokens[1], "user", change.user) || !parse_field(tokens[2], "mailbox", change.mailbox) ||
@@ -163,8 +166,8 @@ void ChangeNotifier::publish(const std::vector<MailboxChange>& changes) {
         sockaddr_un addr;
         if (!fill_sockaddr(path, addr)) continue;
         for (const auto& d : datagrams) {
-            ssize_t r = ::sendto(send_fd_, d.data(), d.size(), MSG_DONTWAIT,
-                                 reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+            ssize_t r = ::sendto(send_fd_, d.data(), d.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&addr),
+                                 sizeof addr);
             if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT)) {
                 ::unlink(path.c_str());  // its process is gone
                 break;
@@ -212,9 +215,8 @@ Status ChangeNotifier::start_listener() {
         if (v) data_version = *v;
     }
     listening_ = true;
-    thread_ = std::thread([this, db = std::move(db), data_version]() mutable {
-        listen_loop(std::move(db), data_version);
-    });
+    thread_ =
+        std::thread([this, db = std::move(db), data_version]() mutable { listen_loop(std::move(db), data_version); });
     return {};
 }
 
@@ -224,7 +226,11 @@ void ChangeNotifier::dispatch(const MailboxChange& change) {
     {
         std::lock_guard lock(registry_->mutex);
         for (const auto& [id, s] : registry_->subscribers) {
-            if (s.user == 0 || change.user == 0 || s.user == change.user) targets.push_back(s.callback);
+            // The queue is nobody's mailbox: only subscribers of every user hear of it.
+            const bool heard = change.kind == ChangeKind::queued
+                                   ? s.user == 0
+                                   : s.user == 0 || change.user == 0 || s.user == change.user;
+            if (heard) targets.push_back(s.callback);
         }
     }
     for (auto& callback : targets) callback(change);

@@ -33,8 +33,8 @@ namespace hikyaku::storage {
 
 class ChangeNotifier {
 public:
-    ChangeNotifier(std::string store_path, std::string socket_dir,
-                   std::chrono::milliseconds poll_interval, std::chrono::milliseconds busy_timeout);
+    ChangeNotifier(std::string store_path, std::string socket_dir, std::chrono::milliseconds poll_interval,
+                   std::chrono::milliseconds busy_timeout);
     ~ChangeNotifier();
     ChangeNotifier(const ChangeNotifier&) = delete;
     ChangeNotifier& operator=(const ChangeNotifier&) = delete;

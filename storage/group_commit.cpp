@@ -8,8 +8,7 @@
 
 namespace hikyaku::storage {
 
-GroupCommitWriter::GroupCommitWriter(sqlite::Connection db, std::size_t max_batch,
-                                     CommitListener on_commit)
+GroupCommitWriter::GroupCommitWriter(sqlite::Connection db, std::size_t max_batch, CommitListener on_commit)
     : db_(std::move(db)), max_batch_(max_batch == 0 ? 1 : max_batch), on_commit_(std::move(on_commit)) {
     thread_ = std::thread([this] { run(); });
 }
@@ -23,15 +22,19 @@ GroupCommitWriter::~GroupCommitWriter() {
     if (thread_.joinable()) thread_.join();
 }
 
-Status GroupCommitWriter::submit(WriteJob job) {
-    Pending pending;
-    pending.job = std::move(job);
-    std::unique_lock lock(mutex_);
-    if (stopping_) return make_error(Errc::io_error, "store is closing");
-    queue_.push_back(&pending);
-    work_ready_.notify_one();
-    work_done_.wait(lock, [&] { return pending.done; });
-    return pending.status;
+void GroupCommitWriter::submit(WriteJob job, WriteDone done) {
+    auto pending = std::make_unique<Pending>();
+    pending->job = std::move(job);
+    pending->done = std::move(done);
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(pending));
+            work_ready_.notify_one();
+            return;
+        }
+    }
+    pending->done(make_error(Errc::io_error, "store is closing"));
 }
 
 std::size_t GroupCommitWriter::batches_committed() const {
@@ -45,28 +48,28 @@ std::size_t GroupCommitWriter::jobs_committed() const {
 }
 
 void GroupCommitWriter::run() {
-    std::vector<Pending*> batch;
+    std::vector<std::unique_ptr<Pending>> batch;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
             work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping and drained
             while (!queue_.empty() && batch.size() < max_batch_) {
-                batch.push_back(queue_.front());
+                batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
         run_batch(batch);
         std::size_t committed = 0;
         std::vector<MailboxChange> changes;
-        for (Pending* p : batch) {
+        for (const auto& p : batch) {
             if (p->status.ok()) {
                 ++committed;
                 changes.insert(changes.end(), p->changes.begin(), p->changes.end());
             }
         }
-        // Announce before waking the submitters: a caller that delivers and then waits
-        // for its own notification must not miss it.
+        // Announce before completing: a caller that delivers and then waits for its own
+        // notification must not miss it.
         if (!changes.empty() && on_commit_) on_commit_(changes);
         {
             std::lock_guard lock(mutex_);
@@ -74,16 +77,15 @@ void GroupCommitWriter::run() {
                 ++batches_;
                 jobs_ += committed;
             }
-            for (Pending* p : batch) p->done = true;
         }
-        work_done_.notify_all();
+        for (const auto& p : batch) p->done(p->status);
         batch.clear();
     }
 }
 
-void GroupCommitWriter::run_batch(std::vector<Pending*>& batch) {
+void GroupCommitWriter::run_batch(std::vector<std::unique_ptr<Pending>>& batch) {
     auto fail_all = [&](const Error& e) {
-        for (Pending* p : batch) {
+        for (const auto& p : batch) {
             p->status = e;
             p->changes.clear();
         }
@@ -94,7 +96,7 @@ void GroupCommitWriter::run_batch(std::vector<Pending*>& batch) {
         return;
     }
     bool any_ok = false;
-    for (Pending* p : batch) {
+    for (const auto& p : batch) {
         if (auto s = db_.exec("SAVEPOINT delivery"); !s) {
             fail_all(s.error());
             return;
@@ -104,8 +106,7 @@ void GroupCommitWriter::run_batch(std::vector<Pending*>& batch) {
         if (sqlite3_get_autocommit(db_.handle())) {
             // SQLite rolled the whole transaction back (I/O error, disk full): nothing of
             // this batch survives, so nothing of it may be acknowledged.
-            Error e = status.ok() ? make_error(Errc::io_error, "store transaction was aborted")
-                                  : status.error();
+            Error e = status.ok() ? make_error(Errc::io_error, "store transaction was aborted") : status.error();
             fail_all(e);
             return;
         }
@@ -126,7 +127,7 @@ void GroupCommitWriter::run_batch(std::vector<Pending*>& batch) {
     if (!any_ok) return;  // the Transaction destructor rolls back the empty batch
     if (auto s = txn->commit(); !s) {
         Error e = make_error(s.error().code, "commit failed: " + s.error().message);
-        for (Pending* p : batch) {
+        for (const auto& p : batch) {
             if (p->status.ok()) {
                 p->status = e;
                 p->changes.clear();

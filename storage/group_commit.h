@@ -2,18 +2,22 @@
 // concurrent write jobs into one durable SQLite transaction (group commit).
 //
 // Each job runs inside its own SAVEPOINT: a job that fails is rolled back alone and the
-// others of the batch still commit. Every submitter returns only after COMMIT (with
-// synchronous=FULL) has returned, so an acknowledged write is on disk, while N concurrent
-// deliveries cost one fsync instead of N.
+// others of the batch still commit. A job's completion runs on the writer thread only after
+// COMMIT (with synchronous=FULL) has returned, so an acknowledged write is on disk, while N
+// concurrent deliveries cost one fsync instead of N. Nobody waits for a commit: submit()
+// returns at once, so a batch takes every job queued while the previous one committed (up to
+// max_batch), however many sessions submitted them.
 //
 // Must never: report success for a job whose batch did not commit; run a job outside a
-// transaction; let one job see another's rolled-back changes.
+// transaction; let one job see another's rolled-back changes; run a completion while holding
+// its lock (a completion may submit again).
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,6 +36,8 @@ struct WriteContext {
 };
 
 using WriteJob = std::function<Status(WriteContext&)>;
+// Runs once, on the writer thread, after the job's batch committed (or failed).
+using WriteDone = std::function<void(Status)>;
 
 class GroupCommitWriter {
 public:
@@ -42,8 +48,9 @@ public:
     GroupCommitWriter(const GroupCommitWriter&) = delete;
     GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
-    // Runs `job` in the next batch; blocks until the batch is durable or has failed.
-    Status submit(WriteJob job);
+    // Queues `job` for the next batch and returns; `done` runs when the batch is durable or
+    // has failed (at once, with io_error, if the writer is stopping).
+    void submit(WriteJob job, WriteDone done);
 
     // Counters for the benchmark and tests: batches committed, jobs committed.
     std::size_t batches_committed() const;
@@ -52,13 +59,13 @@ public:
 private:
     struct Pending {
         WriteJob job;
+        WriteDone done;
         Status status;
         std::vector<MailboxChange> changes;
-        bool done = false;
     };
 
     void run();
-    void run_batch(std::vector<Pending*>& batch);
+    void run_batch(std::vector<std::unique_ptr<Pending>>& batch);
 
     sqlite::Connection db_;
     std::size_t max_batch_;
@@ -66,8 +73,7 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable work_ready_;
-    std::condition_variable work_done_;
-    std::deque<Pending*> queue_;
+    std::deque<std::unique_ptr<Pending>> queue_;
     bool stopping_ = false;
     std::size_t batches_ = 0;
     std::size_t jobs_ = 0;

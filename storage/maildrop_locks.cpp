@@ -112,8 +112,8 @@ Status MaildropLockFile::lock(UserId user, std::string_view address) {
     if (err == 0) return {};
     held_.erase(it);
     if (err == EACCES || err == EAGAIN) return busy();  // another process holds it
-    return make_error(Errc::io_error, "cannot lock maildrop " + std::to_string(user) + " in " + path_ + ": " +
-                                          std::strerror(err));
+    return make_error(Errc::io_error,
+                      "cannot lock maildrop " + std::to_string(user) + " in " + path_ + ": " + std::strerror(err));
 }
 
 void MaildropLockFile::unlock(UserId user) {

@@ -57,8 +57,7 @@ std::optional<std::uint64_t> take_number(std::string_view& text) {
 // Canonical unpadded standard base64, as libargon2 decodes it: padded here and given to
 // the strict decoder, which refuses a length of 4k+1 and non-zero unused bits.
 bool is_base64(std::string_view text, std::size_t min_chars, std::size_t max_chars) {
-    if (text.size() < min_chars || text.size() > max_chars || text.find('=') != std::string_view::npos)
-        return false;
+    if (text.size() < min_chars || text.size() > max_chars || text.find('=') != std::string_view::npos) return false;
     std::string padded(text);
     padded.append((4 - padded.size() % 4) % 4, '=');
     return std::holds_alternative<std::string>(text::base64_decode_strict(padded));
@@ -88,12 +87,11 @@ Result<std::string> hash_password(std::string_view password, const PasswordCost&
     unsigned char salt[kSaltLength];
     if (!fill_random(salt, sizeof salt))
         return make_error(Errc::io_error, "cannot read random bytes for a password salt");
-    std::size_t length = argon2_encodedlen(cost.iterations, cost.memory_kib, cost.parallelism,
-                                           kSaltLength, kHashLength, Argon2_id);
+    std::size_t length =
+        argon2_encodedlen(cost.iterations, cost.memory_kib, cost.parallelism, kSaltLength, kHashLength, Argon2_id);
     std::vector<char> encoded(length + 1, '\0');
-    int rc = argon2id_hash_encoded(cost.iterations, cost.memory_kib, cost.parallelism,
-                                   password.data(), password.size(), salt, kSaltLength,
-                                   kHashLength, encoded.data(), encoded.size());
+    int rc = argon2id_hash_encoded(cost.iterations, cost.memory_kib, cost.parallelism, password.data(), password.size(),
+                                   salt, kSaltLength, kHashLength, encoded.data(), encoded.size());
     if (rc != ARGON2_OK)
         return make_error(Errc::internal, std::string("argon2id hashing failed: ") + argon2_error_message(rc));
     return std::string(encoded.data());

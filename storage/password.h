@@ -34,11 +34,11 @@ inline constexpr std::uint32_t kMaxArgon2Parallelism = 16;
 inline constexpr std::uint32_t kMinArgon2Iterations = 1;
 inline constexpr std::uint32_t kMaxArgon2Iterations = 64;
 inline constexpr std::uint32_t kMinArgon2MemoryKibPerLane = 8;  // times p
-inline constexpr std::uint32_t kMaxArgon2MemoryKib = 4194304;    // 4 GiB
-inline constexpr std::size_t kMinPhcSaltChars = 11;  // base64 of 8 bytes
-inline constexpr std::size_t kMaxPhcSaltChars = 88;  // base64 of 66 bytes
-inline constexpr std::size_t kMinPhcHashChars = 22;  // base64 of 16 bytes
-inline constexpr std::size_t kMaxPhcHashChars = 128; // base64 of 96 bytes
+inline constexpr std::uint32_t kMaxArgon2MemoryKib = 4194304;   // 4 GiB
+inline constexpr std::size_t kMinPhcSaltChars = 11;             // base64 of 8 bytes
+inline constexpr std::size_t kMaxPhcSaltChars = 88;             // base64 of 66 bytes
+inline constexpr std::size_t kMinPhcHashChars = 22;             // base64 of 16 bytes
+inline constexpr std::size_t kMaxPhcHashChars = 128;            // base64 of 96 bytes
 inline constexpr std::size_t kMaxPhcLength = 300;
 
 // true for exactly "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH": M, T, P decimal without leading

@@ -6,11 +6,17 @@
 //   users         one per mailbox owner: address, argon2id hash, quota, usage counters.
 //   aliases       address -> user, many rows per alias address.
 //   mailboxes     per user: name ("/" hierarchy), special-use, UIDVALIDITY, UIDNEXT,
-//                 HIGHESTMODSEQ.
+//                 HIGHESTMODSEQ, the first UID not yet claimed as \Recent (version 2).
 //   subscriptions per user, by name (may name a mailbox that does not exist).
 //   messages      the raw bytes stored once, size, MIME structure cache blob.
 //   entries       a message in a mailbox: UID, flags, keywords, modseq, internal date.
-//   expunged      the UIDs removed from a mailbox with the modseq of their removal.
+//   expunged      the UIDs removed from a mailbox with the modseq of their removal; kept
+//                 as long as the mailbox (never pruned), so a QRESYNC client resyncs from
+//                 any modseq however long it was offline (RFC 7162 3.2.5; issue 13 asks for
+//                 a week at least). One small row per expunged UID.
+//   queue         (v3) outbound recipients waiting for the delivery agent, each referring
+//                 to a stored message; (v4) ids never reused (AUTOINCREMENT).
+//   (v5) entries.save_date: when the entry was added to its mailbox (RFC 8514 SAVEDATE).
 //
 // Must never: edit a shipped migration; rely on rowids that a VACUUM could renumber
 // (every referenced id is an INTEGER PRIMARY KEY).
@@ -23,7 +29,7 @@ namespace hikyaku::storage {
 
 namespace {
 
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // version 1: the first schema.
     R"sql(
 CREATE TABLE meta(
@@ -106,6 +112,60 @@ CREATE TABLE expunged(
 ) WITHOUT ROWID;
 CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 )sql",
+    // version 2: RFC 3501 \Recent, claimed by the first session that selects read-write.
+    R"sql(
+ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+)sql",
+    // version 3: the outbound queue (storage/queue.h): one row per remote recipient of a
+    // stored message. Times are seconds since the epoch.
+    R"sql(
+CREATE TABLE queue(
+    id           INTEGER PRIMARY KEY,
+    message_id   INTEGER NOT NULL REFERENCES messages(id),
+    sender       TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    last_reply   TEXT NOT NULL DEFAULT '',
+    created      INTEGER NOT NULL,
+    held         INTEGER NOT NULL DEFAULT 0,
+    delay_warned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX queue_due ON queue(held, next_attempt);
+CREATE INDEX queue_message ON queue(message_id);
+)sql",
+    // version 4: queue ids are never reused. A plain INTEGER PRIMARY KEY hands the id of a
+    // deleted last row to the next insert, and the delivery agent, which leaves its entries
+    // in flight out of a fetch by id, then overlooked a new entry (a bounce written with the
+    // outcome that deleted its id) until its next tick. The copy keeps every id; inserting
+    // them sets the AUTOINCREMENT high-water mark.
+    R"sql(
+CREATE TABLE queue_v4(
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id   INTEGER NOT NULL REFERENCES messages(id),
+    sender       TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    last_reply   TEXT NOT NULL DEFAULT '',
+    created      INTEGER NOT NULL,
+    held         INTEGER NOT NULL DEFAULT 0,
+    delay_warned INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO queue_v4(id, message_id, sender, recipient, attempts, next_attempt, last_reply, created, held,
+                     delay_warned)
+    SELECT id, message_id, sender, recipient, attempts, next_attempt, last_reply, created, held, delay_warned
+    FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_v4 RENAME TO queue;
+CREATE INDEX queue_due ON queue(held, next_attempt);
+CREATE INDEX queue_message ON queue(message_id);
+)sql",
+    // version 5: the save date of each entry (RFC 8514), seconds since the epoch; 0 for the
+    // entries stored before, whose save date is unknown.
+    R"sql(
+ALTER TABLE entries ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace
@@ -119,21 +179,19 @@ Result<int> migrate(sqlite::Connection& connection, const std::string& path) {
     if (!found) return found.error();
     int version = static_cast<int>(*found);
     if (version > schema_version()) {
-        return make_error(Errc::unsupported,
-                          "store " + path + " has schema version " + std::to_string(version) +
-                              ", newer than this build of hikyaku supports (" +
-                              std::to_string(schema_version()) + "); upgrade hikyaku");
+        return make_error(Errc::unsupported, "store " + path + " has schema version " + std::to_string(version) +
+                                                 ", newer than this build of hikyaku supports (" +
+                                                 std::to_string(schema_version()) + "); upgrade hikyaku");
     }
     if (version < 0) return make_error(Errc::internal, "store " + path + " has a negative schema version");
     for (int v = version; v < schema_version(); ++v) {
         if (auto s = connection.exec(kMigrations[static_cast<std::size_t>(v)]); !s) {
-            return make_error(s.error().code, "migrating store " + path + " to version " +
-                                                  std::to_string(v + 1) + ": " + s.error().message);
+            return make_error(s.error().code, "migrating store " + path + " to version " + std::to_string(v + 1) +
+                                                  ": " + s.error().message);
         }
     }
     if (version != schema_version()) {
-        if (auto s = connection.exec("PRAGMA user_version=" + std::to_string(schema_version())); !s)
-            return s.error();
+        if (auto s = connection.exec("PRAGMA user_version=" + std::to_string(schema_version())); !s) return s.error();
     }
     if (auto s = txn->commit(); !s) return s.error();
     return version;

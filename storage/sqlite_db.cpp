@@ -83,8 +83,7 @@ Statement& Statement::bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-    sqlite3_bind_text64(stmt_, index, text.data() ? text.data() : "", text.size(), SQLITE_TRANSIENT,
-                        SQLITE_UTF8);
+    sqlite3_bind_text64(stmt_, index, text.data() ? text.data() : "", text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
 }
 
@@ -133,9 +132,7 @@ std::string Statement::column_blob(int index) const {
     return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
-bool Statement::column_is_null(int index) const {
-    return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
-}
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 
 void Statement::reset() {
     sqlite3_reset(stmt_);
@@ -144,8 +141,8 @@ void Statement::reset() {
 
 // ---- Connection -----------------------------------------------------------------------
 
-Result<Connection> Connection::open(const std::string& path, Mode mode,
-                                    std::chrono::milliseconds busy_timeout) {
+Result<Connection> Connection::open(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,
+                                    const char* vfs) {
     int flags = SQLITE_OPEN_NOMUTEX;  // one thread uses a connection at a time (pooled)
     switch (mode) {
         case Mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
@@ -155,7 +152,7 @@ Result<Connection> Connection::open(const std::string& path, Mode mode,
     Connection c;
     c.state_ = std::make_unique<State>();
     c.state_->timeout = busy_timeout;
-    int rc = sqlite3_open_v2(path.c_str(), &c.db_, flags, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &c.db_, flags, vfs);
     if (rc != SQLITE_OK) {
         std::string msg = c.db_ ? sqlite3_errmsg(c.db_) : sqlite3_errstr(rc);
         return make_error(Errc::io_error, "cannot open store " + path + ": " + msg);
@@ -177,8 +174,7 @@ Result<Connection> Connection::open(const std::string& path, Mode mode,
     return c;
 }
 
-Connection::Connection(Connection&& other) noexcept
-    : db_(other.db_), state_(std::move(other.state_)) {
+Connection::Connection(Connection&& other) noexcept : db_(other.db_), state_(std::move(other.state_)) {
     other.db_ = nullptr;
 }
 
@@ -235,8 +231,8 @@ Result<Statement> Connection::prepare(std::string_view sql) {
         return Statement(*this, it->second.first, true);
     }
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
-                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    int rc =
+        sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return error(rc, "prepare");
     if (it == state_->cache.end()) {
         state_->cache.emplace(std::move(key), std::make_pair(stmt, true));
@@ -254,9 +250,8 @@ Result<std::int64_t> Connection::query_int(std::string_view sql) {
     return stmt->column_int(0);
 }
 
-Result<std::string> Connection::read_blob_range(const char* table, const char* column,
-                                                std::int64_t rowid, std::uint64_t offset,
-                                                std::size_t length) {
+Result<std::string> Connection::read_blob_range(const char* table, const char* column, std::int64_t rowid,
+                                                std::uint64_t offset, std::size_t length) {
     sqlite3_blob* blob = nullptr;
     int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 0, &blob);
     if (rc != SQLITE_OK) return error(rc, "blob open");
@@ -275,6 +270,24 @@ Result<std::string> Connection::read_blob_range(const char* table, const char* c
     return out;
 }
 
+Status Connection::write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes) {
+    constexpr std::size_t kPiece = 1024 * 1024;
+    sqlite3_blob* blob = nullptr;
+    int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 1, &blob);
+    if (rc != SQLITE_OK) return error(rc, "blob open");
+    for (std::size_t offset = 0; offset < bytes.size(); offset += kPiece) {
+        const std::size_t n = std::min(kPiece, bytes.size() - offset);
+        rc = sqlite3_blob_write(blob, bytes.data() + offset, static_cast<int>(n), static_cast<int>(offset));
+        if (rc != SQLITE_OK) {
+            sqlite3_blob_close(blob);
+            return error(rc, "blob write");
+        }
+    }
+    rc = sqlite3_blob_close(blob);
+    if (rc != SQLITE_OK) return error(rc, "blob close");
+    return {};
+}
+
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 int Connection::changes() const { return sqlite3_changes(db_); }
@@ -283,8 +296,7 @@ Error Connection::error(int rc, std::string_view what) const {
     int primary = rc & 0xFF;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
         return make_error(Errc::busy, "store is busy: other writers held it for longer than " +
-                                          std::to_string(state_ ? state_->timeout.count() : 0) +
-                                          " ms");
+                                          std::to_string(state_ ? state_->timeout.count() : 0) + " ms");
     }
     if (primary == SQLITE_CONSTRAINT) {
         return make_error(Errc::already_exists,
@@ -295,8 +307,8 @@ Error Connection::error(int rc, std::string_view what) const {
         return make_error(Errc::internal, "store file is damaged or not a store: " +
                                               std::string(db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
     }
-    return make_error(Errc::io_error, "store " + std::string(what) + " failed: " +
-                                          (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    return make_error(Errc::io_error,
+                      "store " + std::string(what) + " failed: " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
 }
 
 // ---- Transaction ----------------------------------------------------------------------

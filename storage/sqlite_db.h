@@ -65,8 +65,10 @@ class Connection {
 public:
     enum class Mode { read_write, read_write_create, read_only };
 
-    static Result<Connection> open(const std::string& path, Mode mode,
-                                   std::chrono::milliseconds busy_timeout);
+    // `vfs`: a registered SQLite VFS by name (cache_only_vfs for the store's readers), or
+    // nullptr for the default one.
+    static Result<Connection> open(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,
+                                   const char* vfs = nullptr);
     Connection() = default;
     Connection(Connection&& other) noexcept;
     Connection& operator=(Connection&& other) noexcept;
@@ -83,8 +85,11 @@ public:
 
     // Bytes [offset, offset+length) of one BLOB cell, read incrementally (no whole copy);
     // shorter at the end, empty past it.
-    Result<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid,
-                                        std::uint64_t offset, std::size_t length);
+    Result<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid, std::uint64_t offset,
+                                        std::size_t length);
+    // Writes `bytes` into an existing blob (made with zeroblob(N)) in pieces, so a large
+    // message never sits in SQLite's record buffer as a second copy.
+    Status write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes);
 
     std::int64_t last_insert_rowid() const;
     int changes() const;

@@ -7,7 +7,8 @@
 //
 // Must never: let a UID go backwards or be reused in a mailbox (uidnext only grows);
 // change an entry without raising its mailbox's HIGHESTMODSEQ; store a message without
-// counting it against its owner's quota; leave a message row that no entry references.
+// counting it against its owner's quota; leave a message row that no mailbox entry or queue
+// entry references.
 #include "storage/sqlite_store.h"
 
 #include <fcntl.h>
@@ -16,13 +17,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <set>
-#include <unordered_set>
 
-#include "common/mime/message.h"
+#include "storage/cache_only_vfs.h"
+#include "storage/message.h"
 #include "storage/schema.h"
+#include "storage/store_files.h"
+#include "storage/store_rules.h"
 
 namespace hikyaku::storage {
 
@@ -30,10 +33,9 @@ using sqlite::Connection;
 using sqlite::Statement;
 using sqlite::Transaction;
 
-#define HK_RETURN_IF_ERROR(expr)                   \
-    do {                                           \
-        if (auto hk_status_ = (expr); !hk_status_) \
-            return hk_status_.error();             \
+#define HK_RETURN_IF_ERROR(expr)                                              \
+    do {                                                                      \
+        if (auto hk_status_ = (expr); !hk_status_) return hk_status_.error(); \
     } while (0)
 
 namespace {
@@ -76,8 +78,7 @@ Status exec(Connection& db, std::string_view sql, const Args&... args) {
 
 // First column of the first row, or nullopt when there is no row.
 template <class... Args>
-Result<std::optional<std::int64_t>> query_optional_int(Connection& db, std::string_view sql,
-                                                       const Args&... args) {
+Result<std::optional<std::int64_t>> query_optional_int(Connection& db, std::string_view sql, const Args&... args) {
     auto st = query(db, sql, args...);
     if (!st) return st.error();
     auto row = st->step();
@@ -95,14 +96,6 @@ Result<std::int64_t> query_count(Connection& db, std::string_view sql, const Arg
 
 Error not_found(std::string message) { return make_error(Errc::not_found, std::move(message)); }
 Error invalid(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
 
 // ---- keywords ------------------------------------------------------------------------
 
@@ -130,26 +123,6 @@ std::set<std::string> split_keywords(std::string_view text) {
 std::vector<std::string> keyword_list(std::string_view text) {
     auto set = split_keywords(text);
     return {set.begin(), set.end()};
-}
-
-Result<std::set<std::string>> checked_keywords(std::span<const std::string> keywords) {
-    std::set<std::string> out;
-    for (const auto& k : keywords) {
-        HK_RETURN_IF_ERROR(validate_keyword(k));
-        out.insert(k);
-    }
-    if (out.size() > kMaxKeywordsPerEntry)
-        return make_error(Errc::limit_exceeded, "more than " + std::to_string(kMaxKeywordsPerEntry) +
-                                                    " keywords on one message");
-    return out;
-}
-
-std::vector<Uid> sorted_unique(std::span<const Uid> uids) {
-    std::vector<Uid> out(uids.begin(), uids.end());
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    out.erase(std::remove(out.begin(), out.end(), Uid{0}), out.end());
-    return out;
 }
 
 // ---- rows ----------------------------------------------------------------------------
@@ -221,7 +194,7 @@ Result<std::int64_t> local_domain_id(Connection& db, std::string_view name) {
 }
 
 constexpr const char* kMailboxColumns =
-    "SELECT id, user_id, name, special_use, uidvalidity, uidnext, highestmodseq FROM mailboxes ";
+    "SELECT id, user_id, name, special_use, uidvalidity, uidnext, highestmodseq, first_recent_uid FROM mailboxes ";
 
 MailboxInfo mailbox_from(const Statement& st) {
     MailboxInfo m;
@@ -232,17 +205,17 @@ MailboxInfo mailbox_from(const Statement& st) {
     m.uidvalidity = static_cast<std::uint32_t>(st.column_int(4));
     m.uidnext = static_cast<Uid>(st.column_int(5));
     m.highestmodseq = static_cast<ModSeq>(st.column_int(6));
+    m.first_recent_uid = static_cast<Uid>(st.column_int(7));
     return m;
 }
 
 Status fill_mailbox_extras(Connection& db, MailboxInfo& m) {
-    auto sub = query_optional_int(db, "SELECT 1 FROM subscriptions WHERE user_id = ?1 AND name = ?2",
-                                  m.user, m.name);
+    auto sub = query_optional_int(db, "SELECT 1 FROM subscriptions WHERE user_id = ?1 AND name = ?2", m.user, m.name);
     if (!sub) return sub.error();
     m.subscribed = sub->has_value();
     auto child = query_optional_int(
-        db, "SELECT 1 FROM mailboxes WHERE user_id = ?1 AND substr(name, 1, length(?2)) = ?2 LIMIT 1",
-        m.user, m.name + kMailboxDelimiter);
+        db, "SELECT 1 FROM mailboxes WHERE user_id = ?1 AND substr(name, 1, length(?2)) = ?2 LIMIT 1", m.user,
+        m.name + kMailboxDelimiter);
     if (!child) return child.error();
     m.has_children = child->has_value();
     return {};
@@ -271,25 +244,25 @@ Result<MailboxInfo> mailbox_by_id(Connection& db, MailboxId id) {
 
 // UIDVALIDITY: strictly increasing over the whole store, and at least the current time, so
 // a mailbox deleted and created again never repeats an old value (RFC 9051 2.3.1.1).
-Result<std::uint32_t> next_uidvalidity(Connection& db) {
+Result<std::uint32_t> allocate_uidvalidity(Connection& db) {
     auto last = query_count(db, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
     if (!last) return last.error();
-    std::int64_t next = std::max<std::int64_t>(*last + 1, now_seconds());
-    if (next > 0xFFFFFFFFll) next = *last + 1;
-    if (next > 0xFFFFFFFFll) return make_error(Errc::limit_exceeded, "UIDVALIDITY values exhausted");
-    HK_RETURN_IF_ERROR(exec(db, "UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'", next));
-    return static_cast<std::uint32_t>(next);
+    auto next = next_uidvalidity(static_cast<std::uint32_t>(*last), now_seconds());
+    if (!next) return next.error();
+    HK_RETURN_IF_ERROR(exec(db, "UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'", *next));
+    return *next;
 }
 
 Result<MailboxInfo> insert_mailbox(Connection& db, UserId user, const std::string& name, SpecialUse use) {
-    auto uidvalidity = next_uidvalidity(db);
+    auto uidvalidity = allocate_uidvalidity(db);
     if (!uidvalidity) return uidvalidity.error();
     auto s = exec(db,
                   "INSERT INTO mailboxes(user_id, name, special_use, uidvalidity, uidnext, highestmodseq) "
                   "VALUES (?1, ?2, ?3, ?4, 1, 1)",
                   user, name, static_cast<int>(use), *uidvalidity);
     if (!s) {
-        if (s.error().code == Errc::already_exists) return make_error(Errc::already_exists, "mailbox " + name + " already exists");
+        if (s.error().code == Errc::already_exists)
+            return make_error(Errc::already_exists, "mailbox " + name + " already exists");
         return s.error();
     }
     MailboxInfo m;
@@ -338,7 +311,7 @@ struct AddedEntries {
 // Gives the entries consecutive new UIDs in `mailbox` and one new modseq, and counts them
 // against the owner's quota (unless the bytes merely move within that owner's mailboxes).
 Result<AddedEntries> add_entries(Connection& db, MailboxId mailbox, std::span<const NewEntry> entries,
-                                 bool check_quota) {
+                                 bool counts_against_quota) {
     AddedEntries added;
     if (entries.empty()) return added;
     auto box = mailbox_by_id(db, mailbox);
@@ -349,13 +322,7 @@ Result<AddedEntries> add_entries(Connection& db, MailboxId mailbox, std::span<co
     for (const auto& e : entries) bytes += e.size;
     auto owner = existing_user(db, box->user);
     if (!owner) return owner.error();
-    if (check_quota && owner->user.quota_bytes > 0 && owner->used_bytes + bytes > owner->user.quota_bytes) {
-        return make_error(Errc::limit_exceeded,
-                          "mailbox of " + owner->user.address + " is over quota (" +
-                              std::to_string(owner->used_bytes) + " of " +
-                              std::to_string(owner->user.quota_bytes) + " bytes used, " +
-                              std::to_string(bytes) + " more refused)");
-    }
+    if (counts_against_quota) HK_RETURN_IF_ERROR(check_quota(owner->user, owner->used_bytes, bytes));
     std::uint64_t first_uid = box->uidnext;
     if (first_uid + entries.size() - 1 > kMaxUid)
         return make_error(Errc::limit_exceeded, "mailbox " + box->name + " has run out of UIDs");
@@ -363,33 +330,42 @@ Result<AddedEntries> add_entries(Connection& db, MailboxId mailbox, std::span<co
     HK_RETURN_IF_ERROR(exec(db, "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1", mailbox,
                             static_cast<std::int64_t>(first_uid + entries.size()), added.modseq));
     auto insert = db.prepare(
-        "INSERT INTO entries(mailbox_id, uid, message_id, flags, keywords, modseq, internal_date, size) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "INSERT INTO entries(mailbox_id, uid, message_id, flags, keywords, modseq, internal_date, size, save_date) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    // RFC 8514: the entries are saved in this mailbox now.
+    const std::int64_t saved =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()).time_since_epoch().count();
     if (!insert) return insert.error();
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         Uid uid = static_cast<Uid>(first_uid + i);
-        insert->bind(1, mailbox).bind(2, std::int64_t{uid}).bind(3, e.message)
-            .bind(4, std::int64_t{e.flags}).bind(5, e.keywords)
-            .bind(6, static_cast<std::int64_t>(added.modseq)).bind(7, e.internal_date)
-            .bind(8, static_cast<std::int64_t>(e.size));
+        insert->bind(1, mailbox)
+            .bind(2, std::int64_t{uid})
+            .bind(3, e.message)
+            .bind(4, std::int64_t{e.flags})
+            .bind(5, e.keywords)
+            .bind(6, static_cast<std::int64_t>(added.modseq))
+            .bind(7, e.internal_date)
+            .bind(8, static_cast<std::int64_t>(e.size))
+            .bind(9, saved);
         HK_RETURN_IF_ERROR(insert->run());
         added.uids.push_back(uid);
     }
     HK_RETURN_IF_ERROR(exec(db,
                             "UPDATE users SET used_bytes = used_bytes + ?2, used_messages = used_messages + ?3 "
                             "WHERE id = ?1",
-                            box->user, static_cast<std::int64_t>(bytes),
-                            static_cast<std::int64_t>(entries.size())));
+                            box->user, static_cast<std::int64_t>(bytes), static_cast<std::int64_t>(entries.size())));
     return added;
 }
 
-// Drops messages no entry references any more (single-instance storage).
+// Drops messages no mailbox entry and no queue entry references any more (single-instance
+// storage).
 Status drop_orphans(Connection& db, const std::set<MessageId>& messages) {
     for (MessageId id : messages) {
         HK_RETURN_IF_ERROR(exec(db,
                                 "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS "
-                                "(SELECT 1 FROM entries WHERE message_id = ?1)",
+                                "(SELECT 1 FROM entries WHERE message_id = ?1) AND NOT EXISTS "
+                                "(SELECT 1 FROM queue WHERE message_id = ?1)",
                                 id));
     }
     return {};
@@ -397,7 +373,7 @@ Status drop_orphans(Connection& db, const std::set<MessageId>& messages) {
 
 // Removes entries (sorted unique UIDs), logs them as expunged with one new modseq,
 // releases their quota, and drops messages left without entries.
-Result<ExpungeResult> remove_entries(Connection& db, MailboxId mailbox, const std::vector<Uid>& uids) {
+Result<ExpungeResult> remove_entries(Connection& db, MailboxId mailbox, std::span<const Uid> uids) {
     ExpungeResult result;
     auto box = mailbox_by_id(db, mailbox);
     if (!box) return box.error();
@@ -437,12 +413,26 @@ Result<ExpungeResult> remove_entries(Connection& db, MailboxId mailbox, const st
     return result;
 }
 
+// Every UID of a mailbox, increasing.
+Result<std::vector<Uid>> all_uids(Connection& db, MailboxId mailbox) {
+    auto st = query(db, "SELECT uid FROM entries WHERE mailbox_id = ?1 ORDER BY uid", mailbox);
+    if (!st) return st.error();
+    std::vector<Uid> uids;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        uids.push_back(static_cast<Uid>(st->column_int(0)));
+    }
+    return uids;
+}
+
 struct SourceEntry {
     Uid uid = 0;
     NewEntry entry;
 };
 
-Result<std::vector<SourceEntry>> load_entries(Connection& db, MailboxId mailbox, const std::vector<Uid>& uids) {
+Result<std::vector<SourceEntry>> load_entries(Connection& db, MailboxId mailbox, std::span<const Uid> uids) {
     std::vector<SourceEntry> out;
     auto st = db.prepare(
         "SELECT message_id, flags, keywords, internal_date, size FROM entries WHERE mailbox_id = ?1 AND uid = ?2");
@@ -467,8 +457,8 @@ Result<std::vector<SourceEntry>> load_entries(Connection& db, MailboxId mailbox,
 }
 
 // Copies (and for a move, then removes) entries from one mailbox to another.
-Result<CopyResult> transfer_entries(WriteContext& ctx, MailboxId from, const std::vector<Uid>& uids,
-                                    MailboxId to, bool move) {
+Result<CopyResult> transfer_entries(WriteContext& ctx, MailboxId from, std::span<const Uid> uids, MailboxId to,
+                                    bool move) {
     auto source_box = mailbox_by_id(ctx.db, from);
     if (!source_box) return source_box.error();
     auto target_box = mailbox_by_id(ctx.db, to);
@@ -504,17 +494,38 @@ Entry entry_from(const Statement& st, bool with_structure) {
     e.modseq = static_cast<ModSeq>(st.column_int(4));
     e.internal_date = TimePoint(std::chrono::seconds(st.column_int(5)));
     e.size = static_cast<std::uint64_t>(st.column_int(6));
-    if (with_structure && !st.column_is_null(7)) e.structure = st.column_blob(7);
+    e.save_date = TimePoint(std::chrono::seconds(st.column_int(7)));
+    if (with_structure && !st.column_is_null(8)) e.structure = st.column_blob(8);
     return e;
 }
 
 constexpr const char* kEntryColumns =
-    "SELECT e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, e.size ";
+    "SELECT e.uid, e.message_id, e.flags, e.keywords, e.modseq, e.internal_date, e.size, e.save_date ";
 
 // The cached MIME structure as a column value; NULL when there is none.
 Blob structure_blob(const std::optional<std::string>& structure) {
     if (!structure) return Blob{{}, true};
     return Blob{*structure, false};
+}
+
+// Messages up to this size go into the INSERT itself; larger ones are written into a
+// zeroblob afterwards, piece by piece: SQLite builds a record in memory for an INSERT, which
+// would be one more copy of a large message.
+constexpr std::size_t kInlineBlobLimit = 256 * 1024;
+
+// Stores one copy of a message's bytes and structure; returns its id.
+Result<MessageId> insert_message(Connection& db, const StoredMessage& message) {
+    const auto size = static_cast<std::int64_t>(message.raw.size());
+    if (message.raw.size() <= kInlineBlobLimit) {
+        HK_RETURN_IF_ERROR(exec(db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)", size,
+                                structure_blob(message.structure), Blob{message.raw, false}));
+        return db.last_insert_rowid();
+    }
+    HK_RETURN_IF_ERROR(exec(db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, zeroblob(?1))", size,
+                            structure_blob(message.structure)));
+    const MessageId id = db.last_insert_rowid();
+    HK_RETURN_IF_ERROR(db.write_blob("messages", "raw", id, message.raw));
+    return id;
 }
 
 }  // namespace
@@ -545,7 +556,9 @@ Result<SqliteStore::Reader> SqliteStore::borrow_reader() {
             return Reader(*this, std::move(db));
         }
     }
-    auto db = Connection::open(options_.path, Connection::Mode::read_write, options_.busy_timeout);
+    // Readers go through the cache-only VFS, so a read on an event loop can refuse to wait.
+    auto db =
+        Connection::open(options_.path, Connection::Mode::read_write, options_.busy_timeout, cache_only_vfs::name());
     if (!db) return db.error();
     return Reader(*this, std::move(*db));
 }
@@ -556,25 +569,62 @@ void SqliteStore::give_back(Connection connection) {
     idle_readers_.push_back(std::move(connection));
 }
 
+// A failed read inside a CacheOnlyReads scope whose data was not in memory: would_block.
+Error read_error(Error error) {
+    if (CacheOnlyReads::active() && cache_only_vfs::take_cache_miss())
+        return make_error(Errc::would_block, "store page not in memory: " + error.message);
+    return error;
+}
+
 // Runs f(Connection&) in one read transaction on a pooled connection.
 template <class F>
 auto read_snapshot(Result<SqliteStore::Reader>&& reader, F&& f) -> decltype(f(std::declval<Connection&>())) {
     if (!reader) return reader.error();
     auto txn = Transaction::begin(reader->db(), Transaction::Kind::read);
-    if (!txn) return txn.error();
+    if (!txn) return read_error(txn.error());
     auto result = f(reader->db());
     (void)txn->commit();
+    if (!result) return read_error(result.error());
+    cache_only_vfs::take_cache_miss();  // a miss SQLite recovered from is no failure
     return result;
 }
 
 #define HK_READ(...) read_snapshot(borrow_reader(), [&](Connection & db) __VA_ARGS__)
+
+// ---- writes --------------------------------------------------------------------------
+
+template <class T, class Job>
+void SqliteStore::write_async(Completion<T> done, Job job) {
+    if constexpr (std::is_void_v<T>) {
+        writer_->submit(std::move(job), std::move(done));
+    } else {
+        // The job runs on the writer thread and leaves its value here; the completion runs
+        // after the commit (or with the batch's error if the commit failed).
+        auto value = std::make_shared<std::optional<T>>();
+        writer_->submit(
+            [job = std::move(job), value](WriteContext& ctx) -> Status {
+                auto result = job(ctx);
+                if (!result) return result.error();
+                value->emplace(std::move(*result));
+                return {};
+            },
+            [value, done = std::move(done)](Status status) {
+                if (!status) return done(status.error());
+                done(std::move(**value));
+            });
+    }
+}
+
+Status SqliteStore::write(WriteJob job) {
+    return wait_for<void>([&](Completion<void> done) { writer_->submit(std::move(job), std::move(done)); });
+}
 
 // ---- open ----------------------------------------------------------------------------
 
 SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {}
 
 SqliteStore::~SqliteStore() {
-    writer_.reset();    // drains queued writes first
+    writer_.reset();  // drains queued writes first
     notifier_.reset();
 }
 
@@ -582,22 +632,27 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreOptions& optio
     if (options.path.empty()) return invalid("no store path configured ([storage] path)");
     struct stat st {};
     bool exists = ::stat(options.path.c_str(), &st) == 0;
-    if (!exists && !options.create)
-        return not_found("no store at " + options.path + " (create it with: mailctl init)");
+    if (!exists && !options.create) return not_found("no store at " + options.path + " (create it with: mailctl init)");
     if (exists && !S_ISREG(st.st_mode)) return invalid("store path " + options.path + " is not a regular file");
+    if (!exists) {
+        // Created here rather than by SQLite, whose default mode lets everyone read the mail
+        // and the password hashes; SQLite gives -wal and -shm the store file's mode.
+        auto folder = create_store_folder(options.path);
+        if (!folder) return folder.error();
+        HK_RETURN_IF_ERROR(create_store_file(options.path));
+    }
 
-    auto db = Connection::open(options.path,
-                               options.create ? Connection::Mode::read_write_create : Connection::Mode::read_write,
-                               options.busy_timeout);
+    auto db = Connection::open(options.path, Connection::Mode::read_write, options.busy_timeout);
     if (!db) return db.error();
     auto migrated = migrate(*db, options.path);
     if (!migrated) return migrated.error();
 
     std::unique_ptr<SqliteStore> store(new SqliteStore(options));
-    std::string locks_dir = options.path + ".locks";
-    ::mkdir(locks_dir.c_str(), 0770);
-    store->maildrop_locks_ = std::make_unique<MaildropLocks>(locks_dir + "/maildrops.lock");
-    store->notifier_ = std::make_unique<ChangeNotifier>(options.path, options.path + ".notify",
+    // A folder that cannot be made shows later, as lock_maildrop's io_error (and the daemons
+    // check both folders at start, check_store_access); the store itself is usable.
+    (void)create_side_folder(store_locks_folder(options.path), options.path);
+    store->maildrop_locks_ = std::make_unique<MaildropLocks>(store_maildrop_lock_file(options.path));
+    store->notifier_ = std::make_unique<ChangeNotifier>(options.path, store_notify_folder(options.path),
                                                         options.change_poll_interval, options.busy_timeout);
     ChangeNotifier* notifier = store->notifier_.get();
     store->writer_ = std::make_unique<GroupCommitWriter>(
@@ -610,14 +665,6 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
     auto store = SqliteStore::open(options);
     if (!store) return store.error();
     return std::unique_ptr<Store>(std::move(*store));
-}
-
-const std::string& SqliteStore::dummy_hash() {
-    std::call_once(dummy_once_, [this] {
-        auto h = storage::hash_password("hikyaku dummy password for unknown users", options_);
-        dummy_hash_ = h ? *h : std::string();
-    });
-    return dummy_hash_;
 }
 
 // ---- domains -------------------------------------------------------------------------
@@ -679,19 +726,6 @@ Result<bool> SqliteStore::is_local_domain(std::string_view domain_in) {
 
 namespace {
 
-Status check_password(std::string_view password) {
-    if (password.empty()) return invalid("empty password");
-    if (password.size() > kMaxPasswordLength)
-        return make_error(Errc::limit_exceeded, "password longer than " + std::to_string(kMaxPasswordLength) + " bytes");
-    if (password.find('\0') != std::string_view::npos) return invalid("password contains a NUL byte");
-    return {};
-}
-
-const std::pair<const char*, SpecialUse> kDefaultMailboxes[] = {
-    {"INBOX", SpecialUse::none},   {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},
-    {"Trash", SpecialUse::trash},  {"Junk", SpecialUse::junk},
-};
-
 // One new user inside a write job, for add_user and import_users: the row, the default
 // mailboxes and their subscriptions. `wanted.address` is normalised and valid,
 // `wanted.password_hash` a PHC string; quota 0 takes default_quota.
@@ -721,8 +755,8 @@ Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, std::uint6
     for (const auto& [name, use] : kDefaultMailboxes) {
         auto m = insert_mailbox(ctx.db, user.id, name, use);
         if (!m) return m.error();
-        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO subscriptions(user_id, name) VALUES (?1, ?2)", user.id,
-                                std::string_view(name)));
+        HK_RETURN_IF_ERROR(
+            exec(ctx.db, "INSERT INTO subscriptions(user_id, name) VALUES (?1, ?2)", user.id, std::string_view(name)));
     }
     ctx.changes.push_back({ChangeKind::mailboxes, user.id, 0, 0});
     return user;
@@ -730,20 +764,11 @@ Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, std::uint6
 
 }  // namespace
 
-Result<std::string> hash_password(std::string_view password, const StoreOptions& options) {
-    HK_RETURN_IF_ERROR(check_password(password));
-    PasswordCost cost;
-    cost.memory_kib = options.argon2_memory_kib;
-    cost.iterations = options.argon2_iterations;
-    return hash_password(password, cost);
-}
-
 Result<std::string> SqliteStore::hash_password(std::string_view password) {
     return storage::hash_password(password, options_);
 }
 
-Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view password,
-                                   std::uint64_t quota_bytes) {
+Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view password, std::uint64_t quota_bytes) {
     UserImport wanted{normalize_address(address_in), {}, quota_bytes};
     HK_RETURN_IF_ERROR(validate_address(wanted.address));
     auto hash = hash_password(password);  // before the writer: argon2 is slow
@@ -762,19 +787,9 @@ Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view
 
 Result<std::vector<User>> SqliteStore::import_users(std::span<const UserImport> users) {
     // Everything that needs no store is checked before the writer is asked.
-    std::vector<UserImport> wanted;
-    wanted.reserve(users.size());
-    std::unordered_set<std::string> seen;
-    for (const auto& u : users) {
-        UserImport w{normalize_address(u.address), u.password_hash, u.quota_bytes};
-        if (auto s = validate_address(w.address); !s) return invalid("cannot import user: " + s.error().message);
-        if (!is_argon2id_phc(w.password_hash))
-            return invalid("cannot import " + w.address +
-                           ": the password hash is not an argon2id PHC string "
-                           "($argon2id$v=19$m=M,t=T,p=P$SALT$HASH)");
-        if (!seen.insert(w.address).second) return invalid("cannot import " + w.address + ": it is in the list twice");
-        wanted.push_back(std::move(w));
-    }
+    auto checked = checked_imports(users);
+    if (!checked) return checked.error();
+    const std::vector<UserImport>& wanted = *checked;
     std::vector<User> added;
     if (wanted.empty()) return added;
     added.reserve(wanted.size());
@@ -878,22 +893,16 @@ Result<std::vector<User>> SqliteStore::list_users(std::string_view domain_in) {
     });
 }
 
-Result<User> SqliteStore::authenticate(std::string_view address_in, std::string_view password) {
-    const std::string& dummy = dummy_hash();
-    Error failed = make_error(Errc::auth_failed, "authentication failed");
+Result<Credentials> SqliteStore::find_credentials(std::string_view address_in) {
     std::string address = normalize_address(address_in);
-    std::optional<UserRow> row;
-    if (validate_address(address) && password.size() <= kMaxPasswordLength) {
-        auto found = HK_READ({ return user_by_address(db, address); });
-        if (!found) return found.error();
-        row = std::move(*found);
-    }
-    if (!row) {
-        (void)verify_password(password, dummy);  // same cost as a real verification
-        return failed;
-    }
-    if (!verify_password(password, row->password_hash)) return failed;
-    return row->user;
+    HK_RETURN_IF_ERROR(validate_address(address));
+    return HK_READ({
+        using R = Result<Credentials>;
+        auto row = user_by_address(db, address);
+        if (!row) return R(row.error());
+        if (!*row) return R(not_found("no such user: " + address));
+        return R(Credentials{std::move((*row)->user), std::move((*row)->password_hash)});
+    });
 }
 
 // ---- aliases -------------------------------------------------------------------------
@@ -981,10 +990,9 @@ Result<std::vector<User>> SqliteStore::resolve_recipient(std::string_view addres
         auto user = user_by_address(db, address);
         if (!user) return R(user.error());
         if (*user) return R(std::vector<User>{(*user)->user});
-        auto st = query(db,
-                        std::string(kUserColumns) +
-                            "WHERE id IN (SELECT user_id FROM aliases WHERE address = ?1) ORDER BY id",
-                        address);
+        auto st = query(
+            db, std::string(kUserColumns) + "WHERE id IN (SELECT user_id FROM aliases WHERE address = ?1) ORDER BY id",
+            address);
         if (!st) return R(st.error());
         std::vector<User> out;
         for (;;) {
@@ -1018,59 +1026,245 @@ Result<std::vector<std::string>> SqliteStore::addresses_of(UserId user) {
 
 namespace {
 
-Status check_message_size(std::uint64_t size, std::uint64_t max) {
-    if (max > 0 && size > max)
-        return make_error(Errc::limit_exceeded, "message of " + std::to_string(size) +
-                                                    " bytes exceeds the maximum message size of " +
-                                                    std::to_string(max) + " bytes");
-    return {};
-}
-
-// Parse once at delivery (issue 3): the MIME tree with offsets, sizes and line counts and
-// the envelope, kept beside the bytes so readers never parse the message again. Runs in the
-// caller's thread, never on the writer thread. parse_message fails only past 4 GiB, which
-// max_message_size refuses first; such a message would be stored without a structure.
-std::optional<std::string> parse_structure(std::string_view raw) {
-    auto parsed = mime::parse_message(raw);
-    if (!parsed) return std::nullopt;
-    return mime::encode_cache(*parsed);
+// One message for local users and queue entries for its remote recipients, inside a write
+// job (deliver_async, submit_async, and the notices of settle_async).
+Result<SubmissionReceipt> store_submission(WriteContext& ctx, const StoredMessage& message,
+                                           std::span<const UserId> recipients, const OutboundEnvelope& outbound,
+                                           TimePoint internal_date) {
+    SubmissionReceipt receipt;
+    std::vector<MailboxId> inboxes;
+    for (UserId id : recipients) {
+        auto box = query_optional_int(ctx.db, "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = 'INBOX'", id);
+        if (!box) return box.error();
+        if (!*box) return not_found("no user with id " + std::to_string(id));
+        inboxes.push_back(**box);
+    }
+    auto stored = insert_message(ctx.db, message);
+    if (!stored) return stored.error();
+    receipt.message = *stored;
+    NewEntry entry{receipt.message, 0, "", internal_date.time_since_epoch().count(), message.raw.size()};
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        auto added = add_entries(ctx.db, inboxes[i], std::span<const NewEntry>(&entry, 1), true);
+        if (!added) return added.error();
+        receipt.entries.push_back({recipients[i], inboxes[i], added->uids.front()});
+        ctx.changes.push_back({ChangeKind::appended, recipients[i], inboxes[i], added->modseq});
+    }
+    if (outbound.recipients.empty()) return receipt;
+    auto insert = ctx.db.prepare(
+        "INSERT INTO queue(message_id, sender, recipient, next_attempt, created) VALUES (?1, ?2, ?3, ?4, ?4)");
+    if (!insert) return insert.error();
+    const std::int64_t now = now_seconds();
+    for (const auto& recipient : outbound.recipients) {
+        insert->bind(1, receipt.message).bind(2, outbound.sender).bind(3, recipient).bind(4, now);
+        HK_RETURN_IF_ERROR(insert->run());
+        receipt.queued.push_back(ctx.db.last_insert_rowid());
+    }
+    ctx.changes.push_back({ChangeKind::queued, 0, 0, 0});
+    return receipt;
 }
 
 }  // namespace
 
-Result<DeliveryReceipt> SqliteStore::deliver(std::string_view raw, std::span<const UserId> recipients_in,
-                                             TimePoint internal_date) {
-    HK_RETURN_IF_ERROR(check_message_size(raw.size(), options_.max_message_size));
-    if (recipients_in.empty()) return invalid("delivery without recipients");
-    std::vector<UserId> recipients;
-    for (UserId id : recipients_in)
-        if (std::find(recipients.begin(), recipients.end(), id) == recipients.end()) recipients.push_back(id);
-    auto structure = parse_structure(raw);
-    DeliveryReceipt receipt;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        receipt = {};
-        std::vector<MailboxId> inboxes;
-        for (UserId id : recipients) {
-            auto box = query_optional_int(ctx.db, "SELECT id FROM mailboxes WHERE user_id = ?1 AND name = 'INBOX'", id);
-            if (!box) return box.error();
-            if (!*box) return not_found("no user with id " + std::to_string(id));
-            inboxes.push_back(**box);
+void SqliteStore::deliver_async(const StoredMessage& message, std::span<const UserId> recipients,
+                                TimePoint internal_date, Completion<DeliveryReceipt> done) {
+    if (auto s = check_delivery(message, recipients, options_.max_message_size); !s) return done(s.error());
+    write_async<DeliveryReceipt>(
+        std::move(done), [&message, recipients, internal_date](WriteContext& ctx) -> Result<DeliveryReceipt> {
+            auto stored = store_submission(ctx, message, recipients, OutboundEnvelope{}, internal_date);
+            if (!stored) return stored.error();
+            return DeliveryReceipt{stored->message, std::move(stored->entries)};
+        });
+}
+
+void SqliteStore::submit_async(const Submission& submission, Completion<SubmissionReceipt> done) {
+    if (auto s = check_submission(submission, options_.max_message_size); !s) return done(s.error());
+    write_async<SubmissionReceipt>(std::move(done), [&submission](WriteContext& ctx) -> Result<SubmissionReceipt> {
+        return store_submission(ctx, submission.message, submission.local, submission.outbound,
+                                submission.internal_date);
+    });
+}
+
+// ---- outbound queue --------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kQueueColumns =
+    "SELECT q.id, q.message_id, q.sender, q.recipient, q.attempts, q.next_attempt, q.created, q.last_reply, "
+    "q.held, q.delay_warned, m.size FROM queue q JOIN messages m ON m.id = q.message_id ";
+
+QueuedRecipient queued_from(const Statement& st) {
+    QueuedRecipient q;
+    q.id = st.column_int(0);
+    q.message = st.column_int(1);
+    q.sender = st.column_text(2);
+    q.recipient = st.column_text(3);
+    q.attempts = static_cast<std::uint32_t>(st.column_int(4));
+    q.next_attempt = TimePoint(std::chrono::seconds(st.column_int(5)));
+    q.created = TimePoint(std::chrono::seconds(st.column_int(6)));
+    q.last_reply = st.column_text(7);
+    q.held = st.column_int(8) != 0;
+    q.delay_warned = st.column_int(9) != 0;
+    q.size = static_cast<std::uint64_t>(st.column_int(10));
+    return q;
+}
+
+// At most `limit` rows, leaving out the ids in `skip` (sorted).
+Result<std::vector<QueuedRecipient>> queued_rows(Statement& st, std::size_t limit, std::span<const QueueId> skip = {}) {
+    std::vector<QueuedRecipient> out;
+    while (out.size() < limit) {
+        auto row = st.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        QueuedRecipient q = queued_from(st);
+        if (std::binary_search(skip.begin(), skip.end(), q.id)) continue;
+        out.push_back(std::move(q));
+    }
+    return out;
+}
+
+// Removes a queue entry; its message goes too when nothing else refers to it.
+Result<bool> remove_queued(Connection& db, QueueId id, std::set<MessageId>& messages) {
+    auto st = query(db, "DELETE FROM queue WHERE id = ?1 RETURNING message_id", id);
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return false;
+    messages.insert(st->column_int(0));
+    HK_RETURN_IF_ERROR(st->run());  // finish the statement
+    return true;
+}
+
+}  // namespace
+
+Result<std::vector<QueuedRecipient>> SqliteStore::list_queue() {
+    return HK_READ({
+        auto st = query(db, std::string(kQueueColumns) + "ORDER BY q.id");
+        if (!st) return Result<std::vector<QueuedRecipient>>(st.error());
+        return queued_rows(*st, std::numeric_limits<std::size_t>::max());
+    });
+}
+
+Result<QueuedRecipient> SqliteStore::find_queued(QueueId id) {
+    return HK_READ({
+        using R = Result<QueuedRecipient>;
+        auto st = query(db, std::string(kQueueColumns) + "WHERE q.id = ?1", id);
+        if (!st) return R(st.error());
+        auto row = st->step();
+        if (!row) return R(row.error());
+        if (!*row) return R(not_found("no queue entry " + std::to_string(id)));
+        return R(queued_from(*st));
+    });
+}
+
+Result<std::vector<QueuedRecipient>> SqliteStore::due_recipients(TimePoint now, std::size_t limit,
+                                                                 std::span<const QueueId> busy) {
+    return HK_READ({
+        // The busy ones may be among the earliest: ask for that many more and skip them.
+        auto st = query(db,
+                        std::string(kQueueColumns) +
+                            "WHERE q.held = 0 AND q.next_attempt <= ?1 ORDER BY q.next_attempt, q.id LIMIT ?2",
+                        static_cast<std::int64_t>(now.time_since_epoch().count()),
+                        static_cast<std::int64_t>(limit + busy.size()));
+        if (!st) return Result<std::vector<QueuedRecipient>>(st.error());
+        return queued_rows(*st, limit, busy);
+    });
+}
+
+Result<std::optional<TimePoint>> SqliteStore::next_due() {
+    return HK_READ({
+        using R = Result<std::optional<TimePoint>>;
+        auto next =
+            query_optional_int(db, "SELECT next_attempt FROM queue WHERE held = 0 ORDER BY next_attempt LIMIT 1");
+        if (!next) return R(next.error());
+        if (!*next) return R(std::optional<TimePoint>());
+        return R(std::optional<TimePoint>(TimePoint(std::chrono::seconds(**next))));
+    });
+}
+
+Result<std::string> SqliteStore::read_queued_message(MessageId message) {
+    return HK_READ({
+        using R = Result<std::string>;
+        auto st = query(db,
+                        "SELECT raw FROM messages WHERE id = ?1 AND EXISTS "
+                        "(SELECT 1 FROM queue WHERE message_id = ?1)",
+                        message);
+        if (!st) return R(st.error());
+        auto row = st->step();
+        if (!row) return R(row.error());
+        if (!*row) return R(not_found("no queued message " + std::to_string(message)));
+        return R(st->column_blob(0));
+    });
+}
+
+void SqliteStore::settle_async(std::span<const QueueOutcome> outcomes, std::span<const Submission> notices,
+                               Completion<void> done) {
+    for (const auto& n : notices)
+        if (auto s = check_submission(n, 0); !s) return done(s.error());
+    write_async<void>(std::move(done), [outcomes, notices](WriteContext& ctx) -> Status {
+        std::set<MessageId> messages;
+        auto defer = ctx.db.prepare(
+            "UPDATE queue SET attempts = attempts + ?2, next_attempt = ?3, last_reply = ?4, "
+            "delay_warned = max(delay_warned, ?5) WHERE id = ?1");
+        if (!defer) return defer.error();
+        for (const auto& o : outcomes) {
+            if (o.kind == QueueOutcome::Kind::done) {
+                auto removed = remove_queued(ctx.db, o.id, messages);
+                if (!removed) return removed.error();
+                continue;
+            }
+            defer->bind(1, o.id)
+                .bind(2, std::int64_t{o.count_attempt ? 1 : 0})
+                .bind(3, static_cast<std::int64_t>(o.next_attempt.time_since_epoch().count()))
+                .bind(4, o.last_reply)
+                .bind(5, std::int64_t{o.delay_warned ? 1 : 0});
+            HK_RETURN_IF_ERROR(defer->run());
         }
-        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)",
-                                static_cast<std::int64_t>(raw.size()), structure_blob(structure),
-                                Blob{raw, false}));
-        receipt.message = ctx.db.last_insert_rowid();
-        NewEntry entry{receipt.message, 0, "", internal_date.time_since_epoch().count(), raw.size()};
-        for (std::size_t i = 0; i < recipients.size(); ++i) {
-            auto added = add_entries(ctx.db, inboxes[i], std::span<const NewEntry>(&entry, 1), true);
-            if (!added) return added.error();
-            receipt.entries.push_back({recipients[i], inboxes[i], added->uids.front()});
-            ctx.changes.push_back({ChangeKind::appended, recipients[i], inboxes[i], added->modseq});
+        HK_RETURN_IF_ERROR(drop_orphans(ctx.db, messages));
+        for (const auto& n : notices) {
+            auto stored = store_submission(ctx, n.message, n.local, n.outbound, n.internal_date);
+            if (!stored) return stored.error();
         }
         return {};
     });
-    if (!s) return s.error();
-    return receipt;
+}
+
+void SqliteStore::control_queue_async(QueueAction action, std::optional<QueueId> id, Completion<std::size_t> done) {
+    write_async<std::size_t>(std::move(done), [action, id](WriteContext& ctx) -> Result<std::size_t> {
+        const std::int64_t wanted = id.value_or(0);
+        const bool all = !id.has_value();
+        std::size_t changed = 0;
+        if (!all) {
+            auto exists = query_optional_int(ctx.db, "SELECT 1 FROM queue WHERE id = ?1", wanted);
+            if (!exists) return exists.error();
+            if (!*exists) return not_found("no queue entry " + std::to_string(wanted));
+        }
+        switch (action) {
+            case QueueAction::retry:
+                HK_RETURN_IF_ERROR(exec(ctx.db,
+                                        "UPDATE queue SET next_attempt = min(next_attempt, ?1) "
+                                        "WHERE held = 0 AND (?2 OR id = ?3)",
+                                        now_seconds(), std::int64_t{all}, wanted));
+                changed = static_cast<std::size_t>(ctx.db.changes());
+                break;
+            case QueueAction::hold:
+            case QueueAction::release:
+                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE queue SET held = ?1 WHERE held != ?1 AND (?2 OR id = ?3)",
+                                        std::int64_t{action == QueueAction::hold}, std::int64_t{all}, wanted));
+                changed = static_cast<std::size_t>(ctx.db.changes());
+                break;
+            case QueueAction::remove: {
+                if (all) return invalid("queue delete needs an entry id");
+                std::set<MessageId> messages;
+                auto removed = remove_queued(ctx.db, wanted, messages);
+                if (!removed) return removed.error();
+                HK_RETURN_IF_ERROR(drop_orphans(ctx.db, messages));
+                changed = *removed ? 1 : 0;
+                break;
+            }
+        }
+        if (changed > 0 && action != QueueAction::remove) ctx.changes.push_back({ChangeKind::queued, 0, 0, 0});
+        return changed;
+    });
 }
 
 // ---- POP3 maildrop lock ----------------------------------------------------------------
@@ -1143,100 +1337,80 @@ Result<MailboxInfo> SqliteStore::find_mailbox(UserId user, std::string_view name
     });
 }
 
-Result<MailboxInfo> SqliteStore::inbox(UserId user) { return find_mailbox(user, "INBOX"); }
-
-Result<MailboxInfo> SqliteStore::create_mailbox(UserId user, std::string_view name_in, SpecialUse special_use) {
-    auto name = checked_mailbox_name(name_in);
-    if (!name) return name.error();
-    MailboxInfo created;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        auto owner = existing_user(ctx.db, user);
-        if (!owner) return owner.error();
-        auto existing = mailbox_by_name(ctx.db, user, *name);
-        if (!existing) return existing.error();
-        if (*existing) return make_error(Errc::already_exists, "mailbox " + *name + " already exists");
-        HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, *name));
-        auto m = insert_mailbox(ctx.db, user, *name, special_use);
-        if (!m) return m.error();
-        HK_RETURN_IF_ERROR(fill_mailbox_extras(ctx.db, *m));
-        created = std::move(*m);
-        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
-        return {};
-    });
-    if (!s) return s.error();
-    return created;
+void SqliteStore::create_mailbox_async(UserId user, std::string_view name_in, SpecialUse special_use,
+                                       Completion<MailboxInfo> done) {
+    auto checked = checked_mailbox_name(name_in);
+    if (!checked) return done(checked.error());
+    write_async<MailboxInfo>(std::move(done),
+                             [user, name = std::move(*checked), special_use](WriteContext& ctx) -> Result<MailboxInfo> {
+                                 auto owner = existing_user(ctx.db, user);
+                                 if (!owner) return owner.error();
+                                 auto existing = mailbox_by_name(ctx.db, user, name);
+                                 if (!existing) return existing.error();
+                                 if (*existing)
+                                     return make_error(Errc::already_exists, "mailbox " + name + " already exists");
+                                 HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, name));
+                                 auto m = insert_mailbox(ctx.db, user, name, special_use);
+                                 if (!m) return m.error();
+                                 HK_RETURN_IF_ERROR(fill_mailbox_extras(ctx.db, *m));
+                                 ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
+                                 return std::move(*m);
+                             });
 }
 
-Status SqliteStore::rename_mailbox(UserId user, std::string_view from_in, std::string_view to_in) {
+void SqliteStore::rename_mailbox_async(UserId user, std::string_view from_in, std::string_view to_in,
+                                       Completion<void> done) {
     auto from = checked_mailbox_name(from_in);
-    if (!from) return from.error();
+    if (!from) return done(from.error());
     auto to = checked_mailbox_name(to_in);
-    if (!to) return to.error();
-    if (*to == "INBOX") return make_error(Errc::already_exists, "mailbox INBOX already exists");
+    if (!to) return done(to.error());
+    if (*to == "INBOX") return done(make_error(Errc::already_exists, "mailbox INBOX already exists"));
     if (to->compare(0, from->size() + 1, *from + kMailboxDelimiter) == 0)
-        return invalid("cannot rename " + *from + " into itself (" + *to + ")");
-    return write([&](WriteContext& ctx) -> Status {
-        auto source = mailbox_by_name(ctx.db, user, *from);
-        if (!source) return source.error();
-        if (!*source) return not_found("no mailbox " + *from);
-        auto target = mailbox_by_name(ctx.db, user, *to);
-        if (!target) return target.error();
-        if (*target) return make_error(Errc::already_exists, "mailbox " + *to + " already exists");
-        HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, *to));
-        if (*from == "INBOX") {
-            // RFC 9051 6.3.6: the messages move to the new mailbox; INBOX stays, empty.
-            auto created = insert_mailbox(ctx.db, user, *to, SpecialUse::none);
-            if (!created) return created.error();
-            std::vector<Uid> uids;
-            {
-                auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 ORDER BY uid", (*source)->id);
-                if (!st) return st.error();
-                for (;;) {
-                    auto row = st->step();
-                    if (!row) return row.error();
-                    if (!*row) break;
-                    uids.push_back(static_cast<Uid>(st->column_int(0)));
-                }
+        return done(invalid("cannot rename " + *from + " into itself (" + *to + ")"));
+    write_async<void>(
+        std::move(done), [user, from = std::move(*from), to = std::move(*to)](WriteContext& ctx) -> Status {
+            auto source = mailbox_by_name(ctx.db, user, from);
+            if (!source) return source.error();
+            if (!*source) return not_found("no mailbox " + from);
+            auto target = mailbox_by_name(ctx.db, user, to);
+            if (!target) return target.error();
+            if (*target) return make_error(Errc::already_exists, "mailbox " + to + " already exists");
+            HK_RETURN_IF_ERROR(ensure_parents(ctx.db, user, to));
+            if (from == "INBOX") {
+                // RFC 9051 6.3.6: the messages move to the new mailbox; INBOX stays, empty.
+                auto created = insert_mailbox(ctx.db, user, to, SpecialUse::none);
+                if (!created) return created.error();
+                auto uids = all_uids(ctx.db, (*source)->id);
+                if (!uids) return uids.error();
+                auto moved = transfer_entries(ctx, (*source)->id, *uids, created->id, true);
+                if (!moved) return moved.error();
+            } else {
+                // The mailbox and its children take the new name, and so do their subscriptions;
+                // a subscription the new name already has (they are by name) is kept, not doubled.
+                const std::string under =
+                    "WHERE user_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')";
+                const std::string renamed = " SET name = ?3 || substr(name, length(?2) + 1) ";
+                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE mailboxes" + renamed + under, user, from, to));
+                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE OR IGNORE subscriptions" + renamed + under, user, from, to));
+                HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM subscriptions " + under, user, from));
             }
-            auto moved = transfer_entries(ctx, (*source)->id, uids, created->id, true);
-            if (!moved) return moved.error();
-        } else {
-            const char* rename_sql =
-                "UPDATE %s SET name = ?3 || substr(name, length(?2) + 1) "
-                "WHERE user_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')";
-            for (const char* table : {"mailboxes", "subscriptions"}) {
-                char sql[256];
-                std::snprintf(sql, sizeof sql, rename_sql, table);
-                HK_RETURN_IF_ERROR(exec(ctx.db, sql, user, *from, *to));
-            }
-        }
-        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
-        return {};
-    });
+            ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});
+            return {};
+        });
 }
 
-Status SqliteStore::delete_mailbox(UserId user, std::string_view name_in) {
+void SqliteStore::delete_mailbox_async(UserId user, std::string_view name_in, Completion<void> done) {
     auto name = checked_mailbox_name(name_in);
-    if (!name) return name.error();
-    if (*name == "INBOX") return invalid("INBOX cannot be deleted");
-    return write([&](WriteContext& ctx) -> Status {
-        auto box = mailbox_by_name(ctx.db, user, *name);
+    if (!name) return done(name.error());
+    if (*name == "INBOX") return done(invalid("INBOX cannot be deleted"));
+    write_async<void>(std::move(done), [user, name = std::move(*name)](WriteContext& ctx) -> Status {
+        auto box = mailbox_by_name(ctx.db, user, name);
         if (!box) return box.error();
-        if (!*box) return not_found("no mailbox " + *name);
-        if ((*box)->has_children)
-            return invalid("mailbox " + *name + " has child mailboxes; delete them first");
-        std::vector<Uid> uids;
-        {
-            auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 ORDER BY uid", (*box)->id);
-            if (!st) return st.error();
-            for (;;) {
-                auto row = st->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                uids.push_back(static_cast<Uid>(st->column_int(0)));
-            }
-        }
-        auto removed = remove_entries(ctx.db, (*box)->id, uids);
+        if (!*box) return not_found("no mailbox " + name);
+        if ((*box)->has_children) return invalid("mailbox " + name + " has child mailboxes; delete them first");
+        auto uids = all_uids(ctx.db, (*box)->id);
+        if (!uids) return uids.error();
+        auto removed = remove_entries(ctx.db, (*box)->id, *uids);
         if (!removed) return removed.error();
         HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM mailboxes WHERE id = ?1", (*box)->id));
         ctx.changes.push_back({ChangeKind::expunged, user, (*box)->id, removed->modseq});
@@ -1245,15 +1419,15 @@ Status SqliteStore::delete_mailbox(UserId user, std::string_view name_in) {
     });
 }
 
-Status SqliteStore::set_subscribed(UserId user, std::string_view name_in, bool subscribed) {
+void SqliteStore::set_subscribed_async(UserId user, std::string_view name_in, bool subscribed, Completion<void> done) {
     auto name = checked_mailbox_name(name_in);
-    if (!name) return name.error();
-    return write([&](WriteContext& ctx) -> Status {
+    if (!name) return done(name.error());
+    write_async<void>(std::move(done), [user, name = std::move(*name), subscribed](WriteContext& ctx) -> Status {
         auto owner = existing_user(ctx.db, user);
         if (!owner) return owner.error();
         if (subscribed)
-            return exec(ctx.db, "INSERT OR IGNORE INTO subscriptions(user_id, name) VALUES (?1, ?2)", user, *name);
-        return exec(ctx.db, "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2", user, *name);
+            return exec(ctx.db, "INSERT OR IGNORE INTO subscriptions(user_id, name) VALUES (?1, ?2)", user, name);
+        return exec(ctx.db, "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2", user, name);
     });
 }
 
@@ -1280,10 +1454,11 @@ Result<MailboxStatus> SqliteStore::mailbox_status(MailboxId mailbox) {
         using R = Result<MailboxStatus>;
         auto box = mailbox_by_id(db, mailbox);
         if (!box) return R(box.error());
-        auto st = query(db,
-                        "SELECT count(*), coalesce(sum((flags & ?2) = 0), 0), coalesce(sum((flags & ?3) != 0), 0), "
-                        "coalesce(sum(size), 0) FROM entries WHERE mailbox_id = ?1",
-                        mailbox, std::int64_t{flag_seen}, std::int64_t{flag_deleted});
+        auto st =
+            query(db,
+                  "SELECT count(*), coalesce(sum((flags & ?2) = 0), 0), coalesce(sum((flags & ?3) != 0), 0), "
+                  "coalesce(sum(size), 0), coalesce(sum(uid >= ?4), 0) FROM entries WHERE mailbox_id = ?1",
+                  mailbox, std::int64_t{flag_seen}, std::int64_t{flag_deleted}, std::int64_t{box->first_recent_uid});
         if (!st) return R(st.error());
         auto row = st->step();
         if (!row) return R(row.error());
@@ -1292,6 +1467,7 @@ Result<MailboxStatus> SqliteStore::mailbox_status(MailboxId mailbox) {
         status.unseen = static_cast<std::uint32_t>(st->column_int(1));
         status.deleted = static_cast<std::uint32_t>(st->column_int(2));
         status.size = static_cast<std::uint64_t>(st->column_int(3));
+        status.recent = static_cast<std::uint32_t>(st->column_int(4));
         status.uidvalidity = box->uidvalidity;
         status.uidnext = box->uidnext;
         status.highestmodseq = box->highestmodseq;
@@ -1303,28 +1479,16 @@ Result<MailboxStatus> SqliteStore::mailbox_status(MailboxId mailbox) {
 
 Result<std::vector<Entry>> SqliteStore::fetch_entries(MailboxId mailbox, std::span<const UidRange> ranges_in,
                                                       FetchOptions options) {
-    std::vector<UidRange> ranges;
-    for (auto r : ranges_in) {
-        if (r.first > r.last) std::swap(r.first, r.last);  // IMAP "5:2" means 2:5
-        if (r.first == 0) r.first = 1;
-        ranges.push_back(r);
-    }
-    std::sort(ranges.begin(), ranges.end(), [](auto a, auto b) { return a.first < b.first; });
-    std::vector<UidRange> merged;
-    for (auto r : ranges) {
-        if (!merged.empty() && std::uint64_t{r.first} <= std::uint64_t{merged.back().last} + 1)
-            merged.back().last = std::max(merged.back().last, r.last);
-        else
-            merged.push_back(r);
-    }
+    const std::vector<UidRange> merged = merge_uid_ranges(ranges_in);
     return HK_READ({
         using R = Result<std::vector<Entry>>;
         auto box = mailbox_by_id(db, mailbox);
         if (!box) return R(box.error());
-        std::string sql = std::string(kEntryColumns) +
-                          (options.with_structure ? ", m.structure FROM entries e JOIN messages m ON m.id = e.message_id "
-                                                  : "FROM entries e ") +
-                          "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid";
+        std::string sql =
+            std::string(kEntryColumns) +
+            (options.with_structure ? ", m.structure FROM entries e JOIN messages m ON m.id = e.message_id "
+                                    : "FROM entries e ") +
+            "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid";
         std::vector<Entry> out;
         for (const auto& r : merged) {
             auto st = query(db, sql, mailbox, std::int64_t{r.first}, std::int64_t{r.last});
@@ -1367,177 +1531,193 @@ Result<std::string> SqliteStore::read_message_chunk(MailboxId mailbox, Uid uid, 
     });
 }
 
-Result<FlagResult> SqliteStore::set_flags(MailboxId mailbox, std::span<const Uid> uids_in, const FlagChange& change) {
-    auto keywords = checked_keywords(change.keywords);
-    if (!keywords) return keywords.error();
-    if (change.flags & ~kAllSystemFlags) return invalid("unknown system flag bits");
-    auto uids = sorted_unique(uids_in);
-    FlagResult result;
-    std::int64_t owner = 0;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        result = {};
-        auto box = mailbox_by_id(ctx.db, mailbox);
-        if (!box) return box.error();
-        owner = box->user;
-        ModSeq modseq = 0;
-        auto select = ctx.db.prepare("SELECT flags, keywords, modseq FROM entries WHERE mailbox_id = ?1 AND uid = ?2");
-        if (!select) return select.error();
-        for (Uid uid : uids) {
-            select->bind(1, mailbox).bind(2, std::int64_t{uid});
-            auto row = select->step();
-            if (!row) return row.error();
-            if (!*row) {
-                select->reset();
-                continue;
-            }
-            Flags flags = static_cast<Flags>(select->column_int(0));
-            std::set<std::string> current = split_keywords(select->column_text(1));
-            ModSeq entry_modseq = static_cast<ModSeq>(select->column_int(2));
-            select->reset();
-            if (change.unchanged_since && entry_modseq > *change.unchanged_since) {
-                result.failed.push_back(uid);
-                continue;
-            }
-            Flags new_flags = flags;
-            std::set<std::string> new_keywords = current;
-            switch (change.operation) {
-                case FlagOperation::add:
-                    new_flags |= change.flags;
-                    new_keywords.insert(keywords->begin(), keywords->end());
-                    break;
-                case FlagOperation::remove:
-                    new_flags &= ~change.flags;
-                    for (const auto& k : *keywords) new_keywords.erase(k);
-                    break;
-                case FlagOperation::replace:
-                    new_flags = change.flags;
-                    new_keywords = *keywords;
-                    break;
-            }
-            if (new_keywords.size() > kMaxKeywordsPerEntry)
-                return make_error(Errc::limit_exceeded, "more than " + std::to_string(kMaxKeywordsPerEntry) +
-                                                            " keywords on UID " + std::to_string(uid));
-            if (new_flags == flags && new_keywords == current) {
-                result.unchanged.push_back({uid, flags, {current.begin(), current.end()}, entry_modseq});
-                continue;
-            }
-            if (modseq == 0) {
-                modseq = box->highestmodseq + 1;
-                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1", mailbox,
-                                        static_cast<std::int64_t>(modseq)));
-            }
-            HK_RETURN_IF_ERROR(exec(ctx.db,
-                                    "UPDATE entries SET flags = ?3, keywords = ?4, modseq = ?5 "
-                                    "WHERE mailbox_id = ?1 AND uid = ?2",
-                                    mailbox, std::int64_t{uid}, std::int64_t{new_flags}, join_keywords(new_keywords),
-                                    static_cast<std::int64_t>(modseq)));
-            result.updated.push_back({uid, new_flags, {new_keywords.begin(), new_keywords.end()}, modseq});
-        }
-        if (modseq != 0) ctx.changes.push_back({ChangeKind::flags, box->user, mailbox, modseq});
-        return {};
-    });
-    if (!s) return s.error();
-    return result;
-}
-
-Result<CopyResult> SqliteStore::copy_entries(MailboxId from, std::span<const Uid> uids_in, MailboxId to) {
-    auto uids = sorted_unique(uids_in);
-    CopyResult result;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        auto r = transfer_entries(ctx, from, uids, to, false);
-        if (!r) return r.error();
-        result = std::move(*r);
-        return {};
-    });
-    if (!s) return s.error();
-    return result;
-}
-
-Result<CopyResult> SqliteStore::move_entries(MailboxId from, std::span<const Uid> uids_in, MailboxId to) {
-    if (from == to) return invalid("cannot move messages into the mailbox they are in");
-    auto uids = sorted_unique(uids_in);
-    CopyResult result;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        auto r = transfer_entries(ctx, from, uids, to, true);
-        if (!r) return r.error();
-        result = std::move(*r);
-        return {};
-    });
-    if (!s) return s.error();
-    return result;
-}
-
-Result<ExpungeResult> SqliteStore::expunge(MailboxId mailbox, std::span<const Uid> uids_in) {
-    auto uids = sorted_unique(uids_in);
-    ExpungeResult result;
-    auto s = write([&](WriteContext& ctx) -> Status {
-        auto r = remove_entries(ctx.db, mailbox, uids);
-        if (!r) return r.error();
-        result = std::move(*r);
-        if (!result.expunged.empty()) {
+void SqliteStore::set_flags_async(MailboxId mailbox, std::span<const Uid> uids, const FlagChange& change,
+                                  Completion<FlagResult> done) {
+    auto keywords = checked_flag_change(change, uids);
+    if (!keywords) return done(keywords.error());
+    write_async<FlagResult>(
+        std::move(done),
+        [mailbox, uids, operation = change.operation, flags_in = change.flags, unchanged_since = change.unchanged_since,
+         keywords = std::move(*keywords)](WriteContext& ctx) -> Result<FlagResult> {
+            FlagResult result;
             auto box = mailbox_by_id(ctx.db, mailbox);
             if (!box) return box.error();
-            ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result.modseq});
-        }
-        return {};
-    });
-    if (!s) return s.error();
-    return result;
+            ModSeq modseq = 0;
+            auto select =
+                ctx.db.prepare("SELECT flags, keywords, modseq FROM entries WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!select) return select.error();
+            for (Uid uid : uids) {
+                select->bind(1, mailbox).bind(2, std::int64_t{uid});
+                auto row = select->step();
+                if (!row) return row.error();
+                if (!*row) {
+                    select->reset();
+                    continue;
+                }
+                Flags flags = static_cast<Flags>(select->column_int(0));
+                std::set<std::string> current = split_keywords(select->column_text(1));
+                ModSeq entry_modseq = static_cast<ModSeq>(select->column_int(2));
+                select->reset();
+                if (unchanged_since && entry_modseq > *unchanged_since) {
+                    result.failed.push_back(uid);
+                    continue;
+                }
+                Flags new_flags = flags;
+                std::set<std::string> new_keywords = current;
+                switch (operation) {
+                    case FlagOperation::add:
+                        new_flags |= flags_in;
+                        new_keywords.insert(keywords.begin(), keywords.end());
+                        break;
+                    case FlagOperation::remove:
+                        new_flags &= ~flags_in;
+                        for (const auto& k : keywords) new_keywords.erase(k);
+                        break;
+                    case FlagOperation::replace:
+                        new_flags = flags_in;
+                        new_keywords = keywords;
+                        break;
+                }
+                if (new_keywords.size() > kMaxKeywordsPerEntry) return too_many_keywords(uid);
+                if (new_flags == flags && new_keywords == current) {
+                    result.unchanged.push_back({uid, flags, {current.begin(), current.end()}, entry_modseq});
+                    continue;
+                }
+                if (modseq == 0) {
+                    modseq = box->highestmodseq + 1;
+                    HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1", mailbox,
+                                            static_cast<std::int64_t>(modseq)));
+                }
+                HK_RETURN_IF_ERROR(exec(ctx.db,
+                                        "UPDATE entries SET flags = ?3, keywords = ?4, modseq = ?5 "
+                                        "WHERE mailbox_id = ?1 AND uid = ?2",
+                                        mailbox, std::int64_t{uid}, std::int64_t{new_flags},
+                                        join_keywords(new_keywords), static_cast<std::int64_t>(modseq)));
+                result.updated.push_back({uid, new_flags, {new_keywords.begin(), new_keywords.end()}, modseq});
+            }
+            if (modseq != 0) ctx.changes.push_back({ChangeKind::flags, box->user, mailbox, modseq});
+            return result;
+        });
 }
 
-Result<ExpungeResult> SqliteStore::expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only) {
-    std::optional<std::vector<Uid>> restrict;
-    if (only) restrict = sorted_unique(*only);
-    ExpungeResult result;
-    auto s = write([&](WriteContext& ctx) -> Status {
+void SqliteStore::copy_entries_async(MailboxId from, std::span<const Uid> uids, MailboxId to,
+                                     Completion<CopyResult> done) {
+    if (auto s = check_uids(uids); !s) return done(s.error());
+    write_async<CopyResult>(std::move(done), [from, uids, to](WriteContext& ctx) -> Result<CopyResult> {
+        return transfer_entries(ctx, from, uids, to, false);
+    });
+}
+
+void SqliteStore::move_entries_async(MailboxId from, std::span<const Uid> uids, MailboxId to,
+                                     Completion<CopyResult> done) {
+    if (auto s = check_uids(uids); !s) return done(s.error());
+    write_async<CopyResult>(std::move(done), [from, uids, to](WriteContext& ctx) -> Result<CopyResult> {
+        return transfer_entries(ctx, from, uids, to, true);
+    });
+}
+
+void SqliteStore::expunge_async(MailboxId mailbox, std::span<const Uid> uids, Completion<ExpungeResult> done) {
+    if (auto s = check_uids(uids); !s) return done(s.error());
+    write_async<ExpungeResult>(std::move(done), [mailbox, uids](WriteContext& ctx) -> Result<ExpungeResult> {
+        auto box = mailbox_by_id(ctx.db, mailbox);
+        if (!box) return box.error();
+        auto result = remove_entries(ctx.db, mailbox, uids);
+        if (!result) return result.error();
+        if (!result->expunged.empty())
+            ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result->modseq});
+        return result;
+    });
+}
+
+void SqliteStore::expunge_deleted_async(MailboxId mailbox, std::optional<std::span<const Uid>> only,
+                                        Completion<ExpungeResult> done) {
+    if (only) {
+        if (auto s = check_uids(*only); !s) return done(s.error());
+    }
+    write_async<ExpungeResult>(std::move(done), [mailbox, only](WriteContext& ctx) -> Result<ExpungeResult> {
         auto box = mailbox_by_id(ctx.db, mailbox);
         if (!box) return box.error();
         std::vector<Uid> uids;
-        {
-            auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 AND (flags & ?2) != 0 ORDER BY uid",
-                            mailbox, std::int64_t{flag_deleted});
-            if (!st) return st.error();
-            for (;;) {
-                auto row = st->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                Uid uid = static_cast<Uid>(st->column_int(0));
-                if (!restrict || std::binary_search(restrict->begin(), restrict->end(), uid)) uids.push_back(uid);
-            }
+        auto st = query(ctx.db, "SELECT uid FROM entries WHERE mailbox_id = ?1 AND (flags & ?2) != 0 ORDER BY uid",
+                        mailbox, std::int64_t{flag_deleted});
+        if (!st) return st.error();
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            Uid uid = static_cast<Uid>(st->column_int(0));
+            if (!only || std::binary_search(only->begin(), only->end(), uid)) uids.push_back(uid);
         }
-        auto r = remove_entries(ctx.db, mailbox, uids);
-        if (!r) return r.error();
-        result = std::move(*r);
-        if (!result.expunged.empty()) ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result.modseq});
-        return {};
+        st->reset();
+        auto result = remove_entries(ctx.db, mailbox, uids);
+        if (!result) return result.error();
+        if (!result->expunged.empty())
+            ctx.changes.push_back({ChangeKind::expunged, box->user, mailbox, result->modseq});
+        return result;
     });
-    if (!s) return s.error();
-    return result;
 }
 
-Result<AppendResult> SqliteStore::append(MailboxId mailbox, std::string_view raw, Flags flags,
-                                         std::span<const std::string> keywords_in, TimePoint internal_date) {
-    HK_RETURN_IF_ERROR(check_message_size(raw.size(), options_.max_message_size));
-    if (flags & ~kAllSystemFlags) return invalid("unknown system flag bits");
-    auto keywords = checked_keywords(keywords_in);
-    if (!keywords) return keywords.error();
-    auto structure = parse_structure(raw);
-    AppendResult result;
-    auto s = write([&](WriteContext& ctx) -> Status {
+void SqliteStore::claim_recent_async(MailboxId mailbox, Completion<RecentClaim> done) {
+    write_async<RecentClaim>(std::move(done), [mailbox](WriteContext& ctx) -> Result<RecentClaim> {
         auto box = mailbox_by_id(ctx.db, mailbox);
         if (!box) return box.error();
-        HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)",
-                                static_cast<std::int64_t>(raw.size()), structure_blob(structure), Blob{raw, false}));
-        NewEntry entry{ctx.db.last_insert_rowid(), flags, join_keywords(*keywords),
-                       internal_date.time_since_epoch().count(), raw.size()};
-        auto added = add_entries(ctx.db, mailbox, std::span<const NewEntry>(&entry, 1), true);
-        if (!added) return added.error();
-        result = {added->uidvalidity, added->uids.front(), added->modseq};
-        ctx.changes.push_back({ChangeKind::appended, box->user, mailbox, added->modseq});
-        return {};
+        RecentClaim claim{box->first_recent_uid, box->uidnext};
+        if (claim.first < claim.uidnext)
+            HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE mailboxes SET first_recent_uid = uidnext WHERE id = ?1", mailbox));
+        return claim;
     });
-    if (!s) return s.error();
-    return result;
+}
+
+void SqliteStore::append_async(MailboxId mailbox, const StoredMessage& message, Flags flags,
+                               std::span<const std::string> keywords_in, TimePoint internal_date,
+                               Completion<AppendResult> done) {
+    auto keywords = checked_append(message, flags, keywords_in, options_.max_message_size);
+    if (!keywords) return done(keywords.error());
+    write_async<AppendResult>(
+        std::move(done),
+        [mailbox, &message, flags, keywords = join_keywords(*keywords),
+         internal_date](WriteContext& ctx) -> Result<AppendResult> {
+            auto box = mailbox_by_id(ctx.db, mailbox);
+            if (!box) return box.error();
+            auto stored = insert_message(ctx.db, message);
+            if (!stored) return stored.error();
+            NewEntry entry{*stored, flags, keywords, internal_date.time_since_epoch().count(), message.raw.size()};
+            auto added = add_entries(ctx.db, mailbox, std::span<const NewEntry>(&entry, 1), true);
+            if (!added) return added.error();
+            ctx.changes.push_back({ChangeKind::appended, box->user, mailbox, added->modseq});
+            return AppendResult{added->uidvalidity, added->uids.front(), added->modseq};
+        });
+}
+
+void SqliteStore::append_all_async(MailboxId mailbox, std::span<const AppendItem> items,
+                                   Completion<std::vector<AppendResult>> done) {
+    if (items.empty()) return done(make_error(Errc::invalid_argument, "nothing to append"));
+    std::vector<std::string> keywords;
+    for (const AppendItem& item : items) {
+        auto checked = checked_append(item.message, item.flags, item.keywords, options_.max_message_size);
+        if (!checked) return done(checked.error());
+        keywords.push_back(join_keywords(*checked));
+    }
+    write_async<std::vector<AppendResult>>(
+        std::move(done),
+        [mailbox, items, keywords = std::move(keywords)](WriteContext& ctx) -> Result<std::vector<AppendResult>> {
+            auto box = mailbox_by_id(ctx.db, mailbox);
+            if (!box) return box.error();
+            std::vector<NewEntry> entries;
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                auto stored = insert_message(ctx.db, items[i].message);
+                if (!stored) return stored.error();
+                entries.push_back(NewEntry{*stored, items[i].flags, keywords[i],
+                                           items[i].internal_date.time_since_epoch().count(),
+                                           items[i].message.raw.size()});
+            }
+            auto added = add_entries(ctx.db, mailbox, entries, true);
+            if (!added) return added.error();
+            ctx.changes.push_back({ChangeKind::appended, box->user, mailbox, added->modseq});
+            std::vector<AppendResult> out;
+            for (Uid uid : added->uids) out.push_back(AppendResult{added->uidvalidity, uid, added->modseq});
+            return out;
+        });
 }
 
 Result<Changes> SqliteStore::changes_since(MailboxId mailbox, ModSeq since) {
@@ -1547,8 +1727,9 @@ Result<Changes> SqliteStore::changes_since(MailboxId mailbox, ModSeq since) {
         if (!box) return R(box.error());
         Changes changes;
         changes.highestmodseq = box->highestmodseq;
-        auto st = query(db, std::string(kEntryColumns) + "FROM entries e WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
-                        mailbox, static_cast<std::int64_t>(since));
+        auto st = query(
+            db, std::string(kEntryColumns) + "FROM entries e WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
+            mailbox, static_cast<std::int64_t>(since));
         if (!st) return R(st.error());
         for (;;) {
             auto row = st->step();
@@ -1599,6 +1780,7 @@ Result<StoreStats> SqliteStore::stats() {
             {"SELECT count(*) FROM messages", &s.messages},
             {"SELECT count(*) FROM entries", &s.entries},
             {"SELECT coalesce(sum(size), 0) FROM messages", &s.message_bytes},
+            {"SELECT count(*) FROM queue", &s.queued},
         };
         for (auto& c : counts) {
             auto v = query_count(db, c.sql);
@@ -1613,7 +1795,8 @@ Result<StoreStats> SqliteStore::stats() {
     if (!stats) return stats;
     for (const char* suffix : {"", "-wal"}) {
         struct stat st {};
-        if (::stat((options_.path + suffix).c_str(), &st) == 0) stats->file_bytes += static_cast<std::uint64_t>(st.st_size);
+        if (::stat((options_.path + suffix).c_str(), &st) == 0)
+            stats->file_bytes += static_cast<std::uint64_t>(st.st_size);
     }
     return stats;
 }

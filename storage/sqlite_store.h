@@ -1,8 +1,8 @@
 // sqlite_store.h: the SQLite backend of Store (store.h), built by open_store().
 //
-// Threads: reads check out a connection from a pool and run in one read transaction each;
-// writes go as jobs to the GroupCommitWriter (one writer thread per open store), so
-// concurrent deliveries share commits. POP3 maildrop locks are MaildropLocks (one
+// Threads: reads check out a connection from a pool and run in one read transaction each,
+// on the caller's thread; writes go as jobs to the GroupCommitWriter (one writer thread per
+// open store), so concurrent deliveries share commits, and complete on the writer thread. POP3 maildrop locks are MaildropLocks (one
 // lock file per store, a record lock per user). Change notification is ChangeNotifier.
 //
 // Must never: hold a read transaction across calls (it would pin the WAL); write outside
@@ -27,62 +27,85 @@ public:
     static Result<std::unique_ptr<SqliteStore>> open(const StoreOptions& options);
     ~SqliteStore() override;
 
-    Status add_domain(std::string_view domain) override;
-    Status remove_domain(std::string_view domain) override;
+    // Directory
     Result<std::vector<std::string>> list_domains() override;
     Result<bool> is_local_domain(std::string_view domain) override;
-
-    Result<User> add_user(std::string_view address, std::string_view password,
-                          std::uint64_t quota_bytes = 0) override;
-    Status remove_user(std::string_view address) override;
-    Status set_password(std::string_view address, std::string_view password) override;
-    Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
-    Result<std::string> hash_password(std::string_view password) override;
-    Result<std::vector<User>> import_users(std::span<const UserImport> users) override;
     Result<User> find_user(std::string_view address) override;
-    Result<std::vector<User>> list_users(std::string_view domain = {}) override;
-    Result<User> authenticate(std::string_view address, std::string_view password) override;
-
-    Status add_alias(std::string_view alias, std::string_view target_user) override;
-    Status remove_alias(std::string_view alias, std::string_view target_user = {}) override;
-    Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) override;
-
     Result<std::vector<User>> resolve_recipient(std::string_view address) override;
     Result<std::vector<std::string>> addresses_of(UserId user) override;
-    Result<DeliveryReceipt> deliver(std::string_view raw, std::span<const UserId> recipients,
-                                    TimePoint internal_date) override;
+    Result<Credentials> find_credentials(std::string_view address) override;
+
+    // Delivery
+    void deliver_async(const StoredMessage& message, std::span<const UserId> recipients, TimePoint internal_date,
+                       Completion<DeliveryReceipt> done) override;
+    void submit_async(const Submission& submission, Completion<SubmissionReceipt> done) override;
     std::uint64_t max_message_size() const override { return options_.max_message_size; }
 
+    // QueueRole
+    Result<std::vector<QueuedRecipient>> list_queue() override;
+    Result<QueuedRecipient> find_queued(QueueId id) override;
+    Result<std::vector<QueuedRecipient>> due_recipients(TimePoint now, std::size_t limit,
+                                                        std::span<const QueueId> busy) override;
+    Result<std::optional<TimePoint>> next_due() override;
+    Result<std::string> read_queued_message(MessageId message) override;
+    void settle_async(std::span<const QueueOutcome> outcomes, std::span<const Submission> notices,
+                      Completion<void> done) override;
+    void control_queue_async(QueueAction action, std::optional<QueueId> id, Completion<std::size_t> done) override;
+
+    // MaildropLocking
     Result<std::unique_ptr<MaildropLock>> lock_maildrop(UserId user) override;
 
+    // Mailboxes: reads
     Result<std::vector<MailboxInfo>> list_mailboxes(UserId user) override;
     Result<MailboxInfo> find_mailbox(UserId user, std::string_view name) override;
-    Result<MailboxInfo> inbox(UserId user) override;
-    Result<MailboxInfo> create_mailbox(UserId user, std::string_view name, SpecialUse special_use = SpecialUse::none) override;
-    Status rename_mailbox(UserId user, std::string_view from, std::string_view to) override;
-    Status delete_mailbox(UserId user, std::string_view name) override;
-    Status set_subscribed(UserId user, std::string_view name, bool subscribed) override;
     Result<std::vector<std::string>> list_subscriptions(UserId user) override;
     Result<MailboxStatus> mailbox_status(MailboxId mailbox) override;
-
     Result<std::vector<Entry>> fetch_entries(MailboxId mailbox, std::span<const UidRange> uids,
                                              FetchOptions options = {}) override;
     Result<std::string> read_message(MailboxId mailbox, Uid uid) override;
     Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                            std::size_t length) override;
-    Result<FlagResult> set_flags(MailboxId mailbox, std::span<const Uid> uids,
-                                 const FlagChange& change) override;
-    Result<CopyResult> copy_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
-    Result<CopyResult> move_entries(MailboxId from, std::span<const Uid> uids, MailboxId to) override;
-    Result<ExpungeResult> expunge(MailboxId mailbox, std::span<const Uid> uids) override;
-    Result<ExpungeResult> expunge_deleted(MailboxId mailbox, std::optional<std::span<const Uid>> only = {}) override;
-    Result<AppendResult> append(MailboxId mailbox, std::string_view raw, Flags flags,
-                                std::span<const std::string> keywords, TimePoint internal_date) override;
     Result<Changes> changes_since(MailboxId mailbox, ModSeq since) override;
     Result<QuotaUsage> quota_usage(UserId user) override;
 
+    // Mailboxes: writes
+    void create_mailbox_async(UserId user, std::string_view name, SpecialUse special_use,
+                              Completion<MailboxInfo> done) override;
+    void rename_mailbox_async(UserId user, std::string_view from, std::string_view to, Completion<void> done) override;
+    void delete_mailbox_async(UserId user, std::string_view name, Completion<void> done) override;
+    void set_subscribed_async(UserId user, std::string_view name, bool subscribed, Completion<void> done) override;
+    void set_flags_async(MailboxId mailbox, std::span<const Uid> uids, const FlagChange& change,
+                         Completion<FlagResult> done) override;
+    void copy_entries_async(MailboxId from, std::span<const Uid> uids, MailboxId to,
+                            Completion<CopyResult> done) override;
+    void move_entries_async(MailboxId from, std::span<const Uid> uids, MailboxId to,
+                            Completion<CopyResult> done) override;
+    void expunge_async(MailboxId mailbox, std::span<const Uid> uids, Completion<ExpungeResult> done) override;
+    void expunge_deleted_async(MailboxId mailbox, std::optional<std::span<const Uid>> only,
+                               Completion<ExpungeResult> done) override;
+    void claim_recent_async(MailboxId mailbox, Completion<RecentClaim> done) override;
+    void append_async(MailboxId mailbox, const StoredMessage& message, Flags flags,
+                      std::span<const std::string> keywords, TimePoint internal_date,
+                      Completion<AppendResult> done) override;
+    void append_all_async(MailboxId mailbox, std::span<const AppendItem> items,
+                          Completion<std::vector<AppendResult>> done) override;
+
+    // ChangeFeed
     Result<std::unique_ptr<ChangeSubscription>> subscribe(UserId user, ChangeCallback callback) override;
 
+    // Administration
+    Status add_domain(std::string_view domain) override;
+    Status remove_domain(std::string_view domain) override;
+    Result<User> add_user(std::string_view address, std::string_view password, std::uint64_t quota_bytes = 0) override;
+    Status remove_user(std::string_view address) override;
+    Status set_password(std::string_view address, std::string_view password) override;
+    Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
+    Result<std::string> hash_password(std::string_view password) override;
+    Result<std::vector<User>> import_users(std::span<const UserImport> users) override;
+    Result<std::vector<User>> list_users(std::string_view domain = {}) override;
+    Status add_alias(std::string_view alias, std::string_view target_user) override;
+    Status remove_alias(std::string_view alias, std::string_view target_user = {}) override;
+    Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) override;
     Result<StoreStats> stats() override;
     Status integrity_check() override;
 
@@ -93,12 +116,14 @@ public:
     class Reader;  // a pooled read connection on loan; returns to the pool when destroyed
 
 private:
-
     explicit SqliteStore(StoreOptions options);
     Result<Reader> borrow_reader();
     void give_back(sqlite::Connection connection);
-    Status write(WriteJob job) { return writer_->submit(std::move(job)); }
-    const std::string& dummy_hash();
+    // A write whose job yields a T, completed through `done` after the commit.
+    template <class T, class Job>
+    void write_async(Completion<T> done, Job job);
+    // The administration's blocking writes.
+    Status write(WriteJob job);
 
     StoreOptions options_;
     std::unique_ptr<MaildropLocks> maildrop_locks_;  // "<store>.locks/maildrops.lock"
@@ -107,9 +132,6 @@ private:
 
     std::mutex readers_mutex_;
     std::vector<sqlite::Connection> idle_readers_;
-
-    std::once_flag dummy_once_;
-    std::string dummy_hash_;
 };
 
 }  // namespace hikyaku::storage

@@ -6,56 +6,13 @@
 // ".", empty segments), or anything past the named length caps in store.h.
 // References: RFC 5321 4.1.2 and 4.5.3.1 (addresses), RFC 5322 3.2.3 (dot-atom),
 // RFC 9051 5.1 (mailbox naming) and 4 (atom), RFC 1035 2.3.1 (labels).
-#include <cctype>
-
+#include "common/text/ascii.h"
+#include "common/text/utf8.h"
 #include "storage/store.h"
 
 namespace hikyaku::storage {
 
 namespace {
-
-bool is_ascii_alnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// RFC 5322 atext.
-bool is_atext(char c) {
-    if (is_ascii_alnum(c)) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-        case '|': case '}': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n;
-        std::uint32_t cp;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-        else return false;
-        for (std::size_t k = 1; k <= n; ++k) {
-            if (i + k >= s.size()) return false;
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        // overlong forms, surrogates, beyond U+10FFFF
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
 
 Error invalid(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
 
@@ -108,8 +65,9 @@ Status validate_domain(std::string_view domain) {
             continue;
         }
         char c = domain[i];
-        if (!is_ascii_alnum(c) && c != '-')
-            return invalid("domain " + quoted(domain) + " contains a character other than letters, digits, '-' and '.'");
+        if (!text::is_ascii_alnum(static_cast<unsigned char>(c)) && c != '-')
+            return invalid("domain " + quoted(domain) +
+                           " contains a character other than letters, digits, '-' and '.'");
     }
     return {};
 }
@@ -124,23 +82,19 @@ Status validate_address(std::string_view address) {
     std::string_view domain = address.substr(at + 1);
     if (local.empty()) return invalid("address " + quoted(address) + " has an empty local part");
     if (local.size() > kMaxLocalPartLength)
-        return invalid("local part of " + quoted(address) + " is longer than " +
-                       std::to_string(kMaxLocalPartLength) + " bytes");
+        return invalid("local part of " + quoted(address) + " is longer than " + std::to_string(kMaxLocalPartLength) +
+                       " bytes");
     if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
         return invalid("local part of " + quoted(address) + " has a misplaced '.'");
     for (char c : local) {
-        if (c != '.' && !is_atext(c))
+        if (c != '.' && !text::is_atext(static_cast<unsigned char>(c)))
             return invalid("local part of " + quoted(address) + " contains a character not allowed in a dot-atom");
     }
     if (auto s = validate_domain(domain); !s) return s;
     return {};
 }
 
-std::string normalize_address(std::string_view address) {
-    std::string out(address);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+std::string normalize_address(std::string_view address) { return text::ascii_lowercase(address); }
 
 Status validate_mailbox_name(std::string_view name) {
     if (name.empty()) return invalid("empty mailbox name");
@@ -148,12 +102,11 @@ Status validate_mailbox_name(std::string_view name) {
         return invalid("mailbox name longer than " + std::to_string(kMaxMailboxNameLength) + " bytes");
     for (char ch : name) {
         auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7F)
-            return invalid("mailbox name " + quoted(name) + " contains a control character");
+        if (c < 0x20 || c == 0x7F) return invalid("mailbox name " + quoted(name) + " contains a control character");
         if (c == '*' || c == '%')
             return invalid("mailbox name " + quoted(name) + " contains a LIST wildcard ('*' or '%')");
     }
-    if (!valid_utf8(name)) return invalid("mailbox name " + quoted(name) + " is not valid UTF-8");
+    if (!text::is_valid_utf8(name)) return invalid("mailbox name " + quoted(name) + " is not valid UTF-8");
     std::size_t depth = 0;
     std::size_t start = 0;
     for (std::size_t i = 0; i <= name.size(); ++i) {
@@ -177,11 +130,7 @@ std::string normalize_mailbox_name(std::string_view name) {
     std::string out(name);
     std::size_t first_end = out.find(kMailboxDelimiter);
     std::size_t n = first_end == std::string::npos ? out.size() : first_end;
-    if (n == 5) {
-        std::string head = out.substr(0, 5);
-        for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (head == "INBOX") out.replace(0, 5, "INBOX");
-    }
+    if (n == 5 && text::iequals(std::string_view(out).substr(0, 5), "INBOX")) out.replace(0, 5, "INBOX");
     return out;
 }
 
@@ -189,12 +138,13 @@ Status validate_keyword(std::string_view keyword) {
     if (keyword.empty()) return invalid("empty keyword");
     if (keyword.size() > kMaxKeywordLength)
         return invalid("keyword longer than " + std::to_string(kMaxKeywordLength) + " bytes");
-    if (keyword.front() == '\\') return invalid("keyword " + quoted(keyword) + " starts with '\\' (system flags are not keywords)");
+    if (keyword.front() == '\\')
+        return invalid("keyword " + quoted(keyword) + " starts with '\\' (system flags are not keywords)");
     for (char ch : keyword) {
         auto c = static_cast<unsigned char>(ch);
         // atom-specials: ( ) { SP CTL % * " \ ]
-        if (c <= 0x20 || c >= 0x7F || c == '(' || c == ')' || c == '{' || c == '%' || c == '*' ||
-            c == '"' || c == '\\' || c == ']')
+        if (c <= 0x20 || c >= 0x7F || c == '(' || c == ')' || c == '{' || c == '%' || c == '*' || c == '"' ||
+            c == '\\' || c == ']')
             return invalid("keyword " + quoted(keyword) + " contains a character not allowed in an IMAP atom");
     }
     return {};

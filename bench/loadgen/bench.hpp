@@ -1,5 +1,6 @@
 // hikyaku-bench: declarations shared by the load generator's translation units.
-// Only net.cpp includes Boost.Asio; everything here is plain C++ so the other files compile fast.
+// Only net.cpp and imap.cpp include Boost.Asio (net_common.hpp); everything here is plain C++
+// so the other files compile fast.
 #pragma once
 
 #include <chrono>
@@ -15,49 +16,47 @@ namespace bench {
 
 using Clock = std::chrono::steady_clock;
 
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // A usage error: printed with the subcommand's help, exit status 2.
 struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+    using std::runtime_error::runtime_error;
 };
 
 // Command line of one subcommand: `--key value` pairs and `--flag`s. Every key that is
 // given must be consumed by the subcommand, so a typo is an error rather than a silent default.
 class Args {
- public:
-  Args(int argc, char** argv, int first, const std::set<std::string>& flags);
-  std::string str(const std::string& key, const std::string& def) const;
-  std::string required(const std::string& key) const;
-  long long integer(const std::string& key, long long def) const;
-  double number(const std::string& key, double def) const;
-  bool flag(const std::string& key) const;
-  // All values of a repeatable key; each value may also be a comma-separated list.
-  std::vector<std::string> list(const std::string& key) const;
-  bool has(const std::string& key) const;
-  void check_all_used() const;
+public:
+    Args(int argc, char** argv, int first, const std::set<std::string>& flags);
+    std::string str(const std::string& key, const std::string& def) const;
+    std::string required(const std::string& key) const;
+    long long integer(const std::string& key, long long def) const;
+    double number(const std::string& key, double def) const;
+    bool flag(const std::string& key) const;
+    // All values of a repeatable key; each value may also be a comma-separated list.
+    std::vector<std::string> list(const std::string& key) const;
+    bool has(const std::string& key) const;
+    void check_all_used() const;
 
- private:
-  std::multimap<std::string, std::string> values_;
-  std::set<std::string> flags_given_;
-  mutable std::set<std::string> used_;
+private:
+    std::multimap<std::string, std::string> values_;
+    std::set<std::string> flags_given_;
+    mutable std::set<std::string> used_;
 };
 
 // The figures of one run: printed as `name value unit` lines, or as one JSON object.
 class Report {
- public:
-  void add(const std::string& name, double value, const std::string& unit);
-  void print(bool json) const;
+public:
+    void add(const std::string& name, double value, const std::string& unit);
+    void print(bool json) const;
 
- private:
-  struct Figure {
-    std::string name;
-    double value;
-    std::string unit;
-  };
-  std::vector<Figure> figures_;
+private:
+    struct Figure {
+        std::string name;
+        double value;
+        std::string unit;
+    };
+    std::vector<Figure> figures_;
 };
 
 // Percentile (0..100) of a sample, nearest-rank; 0 when empty. Sorts the vector.
@@ -73,9 +72,9 @@ long count_maildir(const std::string& dir);
 // files with read(2), whose page cache shows in no process. Leaving the store file out puts
 // both on the same footing: the memory the server itself holds.
 struct ProcMem {
-  long processes = 0;
-  long rss_kb = 0;
-  long pss_kb = 0;
+    long processes = 0;
+    long rss_kb = 0;
+    long pss_kb = 0;
 };
 ProcMem measure_tree(const std::vector<int>& roots, const std::vector<std::string>& excluded = {});
 
@@ -87,5 +86,10 @@ int run_idle(const Args& a, Report& r);
 int run_wait_delivered(const Args& a, Report& r);
 int run_fsync(const Args& a, Report& r);
 int run_mem(const Args& a, Report& r);
+int run_imap_idle(const Args& a, Report& r);
+int run_imap_notify(const Args& a, Report& r);
+int run_imap_fetch(const Args& a, Report& r);
+int run_imap_sync(const Args& a, Report& r);
+int run_imap_login(const Args& a, Report& r);
 
 }  // namespace bench

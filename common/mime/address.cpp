@@ -4,7 +4,7 @@
 // RFC 5322 3.2.2 (CFWS), 3.2.3 (atoms), 3.2.4 (quoted strings), 3.4, 4.4; RFC 3501 7.4.2.
 #include "common/mime/address.h"
 
-#include <cstring>
+#include "common/text/ascii.h"
 
 namespace hikyaku::mime {
 namespace {
@@ -14,9 +14,7 @@ bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 // RFC 5322 3.2.3 atext, plus 8-bit bytes (RFC 6532 3.2: UTF-8 in header text).
 bool is_atext(char ch) {
     auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x80) return true;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
+    return c >= 0x80 || text::is_atext(c);
 }
 
 class AddressParser {
@@ -116,10 +114,8 @@ private:
             if (c != '"' && c != '.' && !is_atext(c)) break;
             if (!first) phrase.push_back(' ');
             first = false;
-            if (c == '"')
-                parse_quoted(phrase);
-            else
-                parse_atom(phrase, true);
+            if (c == '"') parse_quoted(phrase);
+            else parse_atom(phrase, true);
             skip_cfws();
         }
         return phrase;
@@ -211,8 +207,7 @@ private:
             ++p_;
             return;
         }
-        bool empty = (!a.mailbox || a.mailbox->empty()) && (!a.host || a.host->empty()) &&
-                     !a.name && !a.route;
+        bool empty = (!a.mailbox || a.mailbox->empty()) && (!a.host || a.host->empty()) && !a.name && !a.route;
         if (empty) return;
         // Dovecot's MESSAGE_ADDRESS_PARSE_FLAG_FILL_MISSING.
         if (!a.mailbox || a.mailbox->empty()) a.mailbox = "MISSING_MAILBOX";

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "common/text/ascii.h"
 #include "common/text/base64.h"
 #include "common/text/charset.h"
 #include "common/text/qp.h"
@@ -13,19 +14,12 @@
 namespace hikyaku::mime {
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 // RFC 2231 4: %XX escapes of an extended value.
 std::string percent_decode(std::string_view s) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = text::hex_digit_value(s[i + 1]), lo = text::hex_digit_value(s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>(hi * 16 + lo));
                 i += 2;
@@ -62,10 +56,9 @@ Result<std::string> body_text_utf8(std::string_view raw, const Part& part) {
     return text::charset_to_utf8(*charset, bytes);
 }
 
-std::optional<std::string> param_value_utf8(const std::vector<Param>& params,
-                                            std::string_view name) {
+std::optional<std::string> param_value_utf8(const std::vector<Param>& params, std::string_view name) {
     std::optional<std::string> plain;
-    std::optional<std::string> extended;  // name*
+    std::optional<std::string> extended;        // name*
     std::map<unsigned, const Param*> sections;  // name*N and name*N*
     for (const Param& p : params) {
         std::string_view n = p.name;
@@ -78,8 +71,7 @@ std::optional<std::string> param_value_utf8(const std::vector<Param>& params,
         } else if (rest[0] == '*') {
             std::string_view digits = rest.substr(1);
             if (!digits.empty() && digits.back() == '*') digits.remove_suffix(1);
-            if (digits.empty() || digits.size() > 4 ||
-                digits.find_first_not_of("0123456789") != std::string_view::npos)
+            if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string_view::npos)
                 continue;
             unsigned index = static_cast<unsigned>(std::stoul(std::string(digits)));
             sections.emplace(index, &p);

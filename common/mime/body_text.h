@@ -27,7 +27,6 @@ std::string decode_body(std::string_view raw, const Part& part);
 Result<std::string> body_text_utf8(std::string_view raw, const Part& part);
 
 // The value of parameter `name` (RFC 2231 or plain, case-insensitive name), as UTF-8.
-std::optional<std::string> param_value_utf8(const std::vector<Param>& params,
-                                            std::string_view name);
+std::optional<std::string> param_value_utf8(const std::vector<Param>& params, std::string_view name);
 
 }  // namespace hikyaku::mime

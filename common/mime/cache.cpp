@@ -52,8 +52,8 @@ public:
     void addresses(const std::vector<Address>& list) {
         number(list.size());
         for (const Address& a : list) {
-            byte(static_cast<std::uint8_t>((a.name ? 1 : 0) | (a.route ? 2 : 0) |
-                                           (a.mailbox ? 4 : 0) | (a.host ? 8 : 0)));
+            byte(static_cast<std::uint8_t>((a.name ? 1 : 0) | (a.route ? 2 : 0) | (a.mailbox ? 4 : 0) |
+                                           (a.host ? 8 : 0)));
             if (a.name) string(*a.name);
             if (a.route) string(*a.route);
             if (a.mailbox) string(*a.mailbox);
@@ -200,8 +200,7 @@ public:
         return e;
     }
     // Reads one part and checks it against the message size and its parent's extent.
-    void part(Part& p, std::size_t message_size, std::size_t begin, std::size_t end,
-              std::size_t depth) {
+    void part(Part& p, std::size_t message_size, std::size_t begin, std::size_t end, std::size_t depth) {
         if (depth > kMaxCacheDepth) {
             ok_ = false;
             return;
@@ -216,11 +215,9 @@ public:
         p.body_lines = size();
         if (!ok_) return;
         // Every range inside the parent's, the body right after the header.
-        if (p.header_offset < begin || p.header_offset > end ||
-            p.header_size > end - p.header_offset ||
-            p.body_offset != p.header_offset + p.header_size ||
-            p.body_size > end - p.body_offset || p.body_lines > p.body_size ||
-            end > message_size) {
+        if (p.header_offset < begin || p.header_offset > end || p.header_size > end - p.header_offset ||
+            p.body_offset != p.header_offset + p.header_size || p.body_size > end - p.body_offset ||
+            p.body_lines > p.body_size || end > message_size) {
             ok_ = false;
             return;
         }

@@ -5,11 +5,12 @@
 #include "common/mime/compose.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "common/text/base64.h"
 #include "common/text/charset.h"
+#include "common/text/date.h"
 #include "common/text/qp.h"
+#include "common/text/utf8.h"
 
 namespace hikyaku::mime {
 
@@ -42,14 +43,6 @@ std::string one_line(std::string_view s) {
     return out;
 }
 
-// Length of the UTF-8 sequence starting with lead byte c (1 for anything invalid).
-std::size_t utf8_length(unsigned char c) {
-    if (c >= 0xf0 && c < 0xf8) return 4;
-    if (c >= 0xe0) return c < 0xf0 ? 3 : 1;
-    if (c >= 0xc0) return 2;
-    return 1;
-}
-
 std::string encoded_words(std::string_view utf8_in) {
     const std::string utf8 = text::utf8_sanitize(utf8_in);
     std::string out;
@@ -57,8 +50,8 @@ std::string encoded_words(std::string_view utf8_in) {
     while (i < utf8.size()) {
         std::size_t end = i;
         while (end < utf8.size()) {
-            std::size_t n = std::min(utf8_length(static_cast<unsigned char>(utf8[end])),
-                                     utf8.size() - end);
+            // utf8 is sanitized: every position here starts a well-formed sequence.
+            std::size_t n = text::utf8_sequence_length(utf8, end);
             if (end + n - i > kMaxWordPayload) break;
             end += n;
         }
@@ -182,8 +175,7 @@ EncodedBody encode_text_body(std::string_view body, std::string_view boundary) {
     longest = std::max(longest, line);
     const std::string delimiter = "--" + std::string(boundary);
     const bool boundary_inside = !boundary.empty() && text.find(delimiter) != std::string::npos;
-    if (non_ascii == 0 && !controls && !trailing_space && longest <= kMaxLineLength &&
-        !boundary_inside) {
+    if (non_ascii == 0 && !controls && !trailing_space && longest <= kMaxLineLength && !boundary_inside) {
         return {"7bit", text};
     }
     if (non_ascii * 3 <= text.size()) {
@@ -239,8 +231,7 @@ std::string fold_header(std::string_view name, std::string_view value_in) {
             out += token;
             line_length += 1 + token.size();
             first = false;
-        } else if (!token.empty() && line_length + 1 + token.size() > kFoldWidth &&
-                   line_length > name.size() + 2) {
+        } else if (!token.empty() && line_length + 1 + token.size() > kFoldWidth && line_length > name.size() + 2) {
             out += "\r\n ";
             out += token;
             line_length = 1 + token.size();
@@ -300,19 +291,10 @@ std::string encode_address(std::string_view address) {
 }
 
 std::string format_rfc5322_date(std::time_t when) {
-    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     std::tm tm{};
-    localtime_r(&when, &tm);
-    long offset = tm.tm_gmtoff / 60;
-    const char sign = offset < 0 ? '-' : '+';
-    if (offset < 0) offset = -offset;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-                  days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, sign, offset / 60, offset % 60);
-    return buf;
+    localtime_r(&when, &tm);  // only for the zone's offset at that instant
+    return text::rfc5322_date(std::chrono::sys_seconds{std::chrono::seconds{when}},
+                              std::chrono::minutes{tm.tm_gmtoff / 60});
 }
 
 ComposedMessage compose_message(const ComposeInput& in) {
@@ -342,12 +324,10 @@ ComposedMessage compose_message(const ComposeInput& in) {
         m += "Content-Transfer-Encoding: " + body.encoding + "\r\n\r\n";
         m += body.text;
         for (const ComposeAttachment& a : in.attachments) {
-            const std::string type =
-                valid_media_type(a.content_type) ? a.content_type : "application/octet-stream";
+            const std::string type = valid_media_type(a.content_type) ? a.content_type : "application/octet-stream";
             m += "\r\n--" + b + "\r\n";
             m += fold_header("Content-Type", type + "; " + encode_param("name", a.filename));
-            m += fold_header("Content-Disposition",
-                             "attachment; " + encode_param("filename", a.filename));
+            m += fold_header("Content-Disposition", "attachment; " + encode_param("filename", a.filename));
             m += "Content-Transfer-Encoding: base64\r\n\r\n";
             std::string data = text::base64_encode(a.data, text::kBase64MimeLineLength);
             if (!data.empty()) data += "\r\n";

@@ -30,15 +30,15 @@ struct ComposeAttachment {
 };
 
 struct ComposeInput {
-    std::string from;                     // "Name <addr>" or "addr", UTF-8
-    std::vector<std::string> to, cc;      // same forms; Bcc is never a header
-    std::string subject;                  // UTF-8
-    std::string date;                     // RFC 5322 date-time (format_rfc5322_date)
-    std::string message_id;               // "<id@host>"
-    std::string body;                     // UTF-8 text, LF or CRLF line ends
+    std::string from;                 // "Name <addr>" or "addr", UTF-8
+    std::vector<std::string> to, cc;  // same forms; Bcc is never a header
+    std::string subject;              // UTF-8
+    std::string date;                 // RFC 5322 date-time (format_rfc5322_date)
+    std::string message_id;           // "<id@host>"
+    std::string body;                 // UTF-8 text, LF or CRLF line ends
     std::vector<ComposeAttachment> attachments;
-    std::string boundary;                 // used only with attachments; must be 1..70 chars
-    std::string user_agent;               // optional User-Agent field
+    std::string boundary;    // used only with attachments; must be 1..70 chars
+    std::string user_agent;  // optional User-Agent field
 };
 
 // A composed message: the bytes (CRLF line ends) and whether they contain 8-bit octets (only

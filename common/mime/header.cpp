@@ -25,19 +25,9 @@ std::size_t content_length(std::string_view raw, std::size_t pos, std::size_t ne
     return n;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
-HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::size_t end,
-                               const ParseLimits& limits) {
+HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::size_t end, const ParseLimits& limits) {
     HeaderBlock block;
     if (end > raw.size()) end = raw.size();
     if (begin > end) begin = end;
@@ -72,9 +62,7 @@ HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::siz
             }
             std::string_view piece = raw.substr(pos - eol, eol + len);
             std::size_t used = f.name.size() + f.value.size();
-            std::size_t room = limits.max_header_field_size > used
-                                   ? limits.max_header_field_size - used
-                                   : 0;
+            std::size_t room = limits.max_header_field_size > used ? limits.max_header_field_size - used : 0;
             if (piece.size() > room) {
                 f.value.append(piece.substr(0, room));
                 block.degraded |= degraded_field_truncated;
@@ -104,8 +92,7 @@ HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::siz
             std::size_t colon = line.find(':');
             std::string_view name = colon == std::string_view::npos ? line : line.substr(0, colon);
             while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-            std::string_view value =
-                colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
+            std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
             // Leading whitespace is skipped, except that a value of whitespace only loses
             // just its first character (Dovecot's SKIP_INITIAL_LWSP; ENVELOPE shows it).
             std::size_t skip = 0;
@@ -146,8 +133,7 @@ const HeaderField* find_header(const std::vector<HeaderField>& fields, std::stri
     return nullptr;
 }
 
-const HeaderField* find_last_header(const std::vector<HeaderField>& fields,
-                                    std::string_view name) {
+const HeaderField* find_last_header(const std::vector<HeaderField>& fields, std::string_view name) {
     for (auto it = fields.rbegin(); it != fields.rend(); ++it)
         if (iequals(it->name, name)) return &*it;
     return nullptr;

@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "common/mime/limits.h"
+#include "common/text/ascii.h"
 
 namespace hikyaku::mime {
 
 struct HeaderField {
-    std::string name;     // as written, whitespace before ':' removed
-    std::string value;    // raw: after ':' and the following SP/HT; folds kept with their line
-                          // ends; the final line end removed. Capped at max_header_field_size.
+    std::string name;        // as written, whitespace before ':' removed
+    std::string value;       // raw: after ':' and the following SP/HT; folds kept with their line
+                             // ends; the final line end removed. Capped at max_header_field_size.
     std::size_t offset = 0;  // first byte of the field in the raw message
     std::size_t size = 0;    // bytes of the field, continuation lines and final line end included
     bool operator==(const HeaderField&) const = default;
@@ -30,13 +31,12 @@ struct HeaderField {
 
 struct HeaderBlock {
     std::vector<HeaderField> fields;
-    std::size_t size = 0;  // bytes from begin up to and including the empty line, if any
+    std::size_t size = 0;        // bytes from begin up to and including the empty line, if any
     std::uint32_t degraded = 0;  // Degradation bits
 };
 
 // Parses the header block at raw[begin, end).
-HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::size_t end,
-                               const ParseLimits& limits);
+HeaderBlock parse_header_block(std::string_view raw, std::size_t begin, std::size_t end, const ParseLimits& limits);
 
 // RFC 5322 2.2.3: removes every CRLF (or bare LF / CR) of a folded value, keeping the WSP.
 std::string unfold(std::string_view value);
@@ -44,10 +44,9 @@ std::string unfold(std::string_view value);
 // The first field named `name` (ASCII case-insensitive), or nullptr.
 const HeaderField* find_header(const std::vector<HeaderField>& fields, std::string_view name);
 // The last such field (RFC 3501 ENVELOPE uses the last one, as Dovecot does), or nullptr.
-const HeaderField* find_last_header(const std::vector<HeaderField>& fields,
-                                    std::string_view name);
+const HeaderField* find_last_header(const std::vector<HeaderField>& fields, std::string_view name);
 
 // ASCII case-insensitive equality (header names, MIME types, parameter names).
-bool iequals(std::string_view a, std::string_view b);
+using text::iequals;
 
 }  // namespace hikyaku::mime

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "common/text/utf8.h"
+
 namespace hikyaku::mime {
 namespace {
 
@@ -36,8 +38,7 @@ std::string without_newlines(std::string_view s) {
             continue;
         }
         char next = i + 1 < s.size() ? s[i + 1] : '\0';
-        if (next != ' ' && next != '\t' && next != '\r' && next != '\n' && next != '\0')
-            out.push_back(' ');
+        if (next != ' ' && next != '\t' && next != '\r' && next != '\n' && next != '\0') out.push_back(' ');
     }
     return out;
 }
@@ -47,10 +48,8 @@ std::string without_nul(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 8);
     for (char c : s) {
-        if (c == '\0')
-            out += "\xEF\xBF\xBD";
-        else
-            out += c;
+        if (c == '\0') out += text::kReplacementCharacter;
+        else out += c;
     }
     return out;
 }
@@ -63,10 +62,8 @@ void append_address_list(std::string& out, const std::vector<Address>& list) {
     out += '(';
     for (const Address& a : list) {
         out += '(';
-        if (a.name)
-            append_imap_string_for_humans(out, *a.name);
-        else
-            out += "NIL";
+        if (a.name) append_imap_string_for_humans(out, *a.name);
+        else out += "NIL";
         out += ' ';
         append_imap_nstring_nolf(out, a.route);
         out += ' ';
@@ -130,8 +127,7 @@ void append_common_extension(std::string& out, const Part& part) {
     append_imap_nstring_nolf(out, part.location);
 }
 
-constexpr std::string_view kEmptyBody =
-    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
+constexpr std::string_view kEmptyBody = "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
 constexpr std::string_view kEmptyBodyStructure =
     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)";
 
@@ -169,10 +165,8 @@ void append_part(std::string& out, const Part& part, bool extended) {
     out += ' ';
     append_imap_nstring_nolf(out, part.description);
     out += ' ';
-    if (part.encoding)
-        append_imap_string(out, *part.encoding);
-    else
-        out += "\"7bit\"";
+    if (part.encoding) append_imap_string(out, *part.encoding);
+    else out += "\"7bit\"";
     out += ' ';
     append_number(out, part.body_size);
     if (text) {
@@ -230,10 +224,8 @@ void append_imap_nstring_nolf(std::string& out, const std::optional<std::string>
         out += "NIL";
         return;
     }
-    if (s->find_first_of("\r\n") == std::string::npos)
-        append_imap_string(out, *s);
-    else
-        append_imap_string(out, without_newlines(*s));
+    if (s->find_first_of("\r\n") == std::string::npos) append_imap_string(out, *s);
+    else append_imap_string(out, without_newlines(*s));
 }
 
 void append_imap_string_for_humans(std::string& out, std::string_view s) {
@@ -251,25 +243,25 @@ void append_imap_string_for_humans(std::string& out, std::string_view s) {
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-        case '\r':
-        case '\n':
-        case '\t':
-        case ' ':
-            if (c != ' ' || last_lwsp) modify = true;
-            if (!last_lwsp) text.push_back(' ');
-            last_lwsp = true;
-            break;
-        case '"':
-        case '\\':
-            modify = true;
-            last_lwsp = false;
-            text.push_back(ch);
-            break;
-        default:
-            if (c >= 0x80) modify = true;
-            last_lwsp = false;
-            text.push_back(ch);
-            break;
+            case '\r':
+            case '\n':
+            case '\t':
+            case ' ':
+                if (c != ' ' || last_lwsp) modify = true;
+                if (!last_lwsp) text.push_back(' ');
+                last_lwsp = true;
+                break;
+            case '"':
+            case '\\':
+                modify = true;
+                last_lwsp = false;
+                text.push_back(ch);
+                break;
+            default:
+                if (c >= 0x80) modify = true;
+                last_lwsp = false;
+                text.push_back(ch);
+                break;
         }
     }
     if (last_lwsp && !text.empty()) {
@@ -295,10 +287,8 @@ std::string imap_envelope(const Envelope& e) {
     out += '(';
     append_imap_nstring_nolf(out, e.date);
     out += ' ';
-    if (e.subject)
-        append_imap_string_for_humans(out, *e.subject);
-    else
-        out += "NIL";
+    if (e.subject) append_imap_string_for_humans(out, *e.subject);
+    else out += "NIL";
     out += ' ';
     append_address_list(out, e.from);
     out += ' ';
@@ -325,12 +315,8 @@ std::string imap_part_structure(const Part& part, bool extended) {
     return out;
 }
 
-std::string imap_body(const ParsedMessage& message) {
-    return imap_part_structure(message.root, false);
-}
+std::string imap_body(const ParsedMessage& message) { return imap_part_structure(message.root, false); }
 
-std::string imap_bodystructure(const ParsedMessage& message) {
-    return imap_part_structure(message.root, true);
-}
+std::string imap_bodystructure(const ParsedMessage& message) { return imap_part_structure(message.root, true); }
 
 }  // namespace hikyaku::mime

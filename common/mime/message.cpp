@@ -172,8 +172,8 @@ void assign_line_counts(std::string_view raw, Part& root) {
         lf_before[i] = count;
     }
     auto at = [&](std::size_t offset) {
-        return lf_before[static_cast<std::size_t>(
-            std::lower_bound(bounds.begin(), bounds.end(), offset) - bounds.begin())];
+        return lf_before[static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), offset) -
+                                                  bounds.begin())];
     };
     for (Part* p : parts) p->body_lines = at(p->body_offset + p->body_size) - at(p->body_offset);
 }
@@ -205,8 +205,7 @@ struct DashLine {
 // The boundary a "--" line may name: after "--", without trailing whitespace (transport
 // padding, RFC 2046 5.1.1) and without one trailing "--" (the close delimiter).
 std::string_view trim_right(std::string_view t) {
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r'))
-        t.remove_suffix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r')) t.remove_suffix(1);
     return t;
 }
 
@@ -278,8 +277,7 @@ private:
             } else {
                 parse_multipart(part, depth);
             }
-        } else if (iequals(part.type, "message") && iequals(part.subtype, "rfc822") &&
-                   identity_encoding(part)) {
+        } else if (iequals(part.type, "message") && iequals(part.subtype, "rfc822") && identity_encoding(part)) {
             if (depth >= limits_.max_depth) {
                 degrade_to_text(part, degraded_depth);
             } else if (parts_ >= limits_.max_parts) {
@@ -288,8 +286,7 @@ private:
                 ++parts_;
                 part.kind = PartKind::message;
                 Envelope inner;
-                part.children.push_back(parse_entity(part.body_offset, end, depth + 1, false,
-                                                     nullptr, &inner));
+                part.children.push_back(parse_entity(part.body_offset, end, depth + 1, false, nullptr, &inner));
                 part.envelope = std::move(inner);
             }
         }
@@ -300,8 +297,7 @@ private:
     // opaque (as in Dovecot).
     static bool identity_encoding(const Part& part) {
         if (!part.encoding) return true;
-        return iequals(*part.encoding, "7bit") || iequals(*part.encoding, "8bit") ||
-               iequals(*part.encoding, "binary");
+        return iequals(*part.encoding, "7bit") || iequals(*part.encoding, "8bit") || iequals(*part.encoding, "binary");
     }
 
     void degrade_to_text(Part& part, std::uint32_t why) {
@@ -331,20 +327,16 @@ private:
         // Looks at the line starting at pos; false once the multipart is complete.
         auto line = [&](std::size_t pos) {
             // Cheap rejection first: "--" and the boundary must follow (RFC 2046 5.1.1).
-            if (end - pos < boundary->size() + 2 ||
-                raw_.compare(pos + 2, boundary->size(), *boundary) != 0)
+            if (end - pos < boundary->size() + 2 || raw_.compare(pos + 2, boundary->size(), *boundary) != 0)
                 return true;
             const void* nl = std::memchr(raw_.data() + pos, '\n', end - pos);
-            std::size_t next = nl == nullptr ? end
-                                             : static_cast<std::size_t>(
-                                                   static_cast<const char*>(nl) - raw_.data()) + 1;
+            std::size_t next =
+                nl == nullptr ? end : static_cast<std::size_t>(static_cast<const char*>(nl) - raw_.data()) + 1;
             std::size_t len = next - pos;
             if (len > 0 && raw_[pos + len - 1] == '\n') --len;
             bool close = false;
-            if (len >= 2 && raw_[pos] == '-' &&
-                match_delimiter(raw_.substr(pos, len), *boundary, close)) {
-                if (in_part && !add_child(part, part_start, body_end_before(part_start, pos),
-                                          depth, digest))
+            if (len >= 2 && raw_[pos] == '-' && match_delimiter(raw_.substr(pos, len), *boundary, close)) {
+                if (in_part && !add_child(part, part_start, body_end_before(part_start, pos), depth, digest))
                     return false;
                 if (close) return false;  // the epilogue belongs to no part
                 in_part = true;
@@ -362,11 +354,9 @@ private:
             std::string_view key = trim_right(*boundary);
             std::string_view open_key = without_close_mark(*boundary);
             auto lines_of = [&](std::string_view token) {
-                auto [lo, hi] = std::equal_range(index.begin(), index.end(), token,
-                                                 DashLineTokenLess{raw_});
-                auto first = std::lower_bound(lo, hi, begin, [](const DashLine& d, std::size_t o) {
-                    return d.offset < o;
-                });
+                auto [lo, hi] = std::equal_range(index.begin(), index.end(), token, DashLineTokenLess{raw_});
+                auto first =
+                    std::lower_bound(lo, hi, begin, [](const DashLine& d, std::size_t o) { return d.offset < o; });
                 return std::pair(first, hi);
             };
             auto [a, a_end] = lines_of(key);
@@ -384,9 +374,7 @@ private:
             while (pos < end) {
                 if (!line(pos)) return;
                 const void* nl = std::memchr(raw_.data() + pos, '\n', end - pos);
-                pos = nl == nullptr ? end
-                                    : static_cast<std::size_t>(
-                                          static_cast<const char*>(nl) - raw_.data()) + 1;
+                pos = nl == nullptr ? end : static_cast<std::size_t>(static_cast<const char*>(nl) - raw_.data()) + 1;
             }
         }
         // No close delimiter: the last part runs to the end of its parent (Dovecot).
@@ -402,14 +390,13 @@ private:
         std::size_t pos = 0;
         while (pos < raw_.size()) {
             const void* nl = std::memchr(raw_.data() + pos, '\n', raw_.size() - pos);
-            std::size_t eol = nl == nullptr ? raw_.size()
-                                            : static_cast<std::size_t>(
-                                                  static_cast<const char*>(nl) - raw_.data());
+            std::size_t eol =
+                nl == nullptr ? raw_.size() : static_cast<std::size_t>(static_cast<const char*>(nl) - raw_.data());
             if (eol - pos >= 3 && raw_[pos] == '-' && raw_[pos + 1] == '-') {
                 std::string_view token = dash_line_token(raw_, pos, eol);
                 if (!token.empty() && token.size() <= limits_.max_boundary_length)
-                    dash_lines_.push_back(DashLine{static_cast<std::uint32_t>(pos),
-                                                   static_cast<std::uint32_t>(token.size())});
+                    dash_lines_.push_back(
+                        DashLine{static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(token.size())});
             }
             if (nl == nullptr) break;
             pos = eol + 1;
@@ -428,8 +415,7 @@ private:
         return e;
     }
 
-    bool add_child(Part& parent, std::size_t begin, std::size_t end, std::size_t depth,
-                   bool digest) {
+    bool add_child(Part& parent, std::size_t begin, std::size_t end, std::size_t depth, bool digest) {
         if (parts_ >= limits_.max_parts) {
             degraded_ |= degraded_parts;
             return false;
@@ -439,8 +425,7 @@ private:
         return true;
     }
 
-    void apply_content_fields(Part& part, const std::vector<HeaderField>& fields,
-                              bool digest_child) {
+    void apply_content_fields(Part& part, const std::vector<HeaderField>& fields, bool digest_child) {
         if (const HeaderField* f = find_header(fields, "Content-Type")) {
             ContentType ct = parse_content_type(f->value, limits_.max_params);
             if (ct.params_truncated) degraded_ |= degraded_params;
@@ -463,11 +448,9 @@ private:
             if (!token.empty()) part.encoding = std::move(token);
         }
         if (const HeaderField* f = find_header(fields, "Content-ID")) part.id = raw_value(*f);
-        if (const HeaderField* f = find_header(fields, "Content-Description"))
-            part.description = raw_value(*f);
+        if (const HeaderField* f = find_header(fields, "Content-Description")) part.description = raw_value(*f);
         if (const HeaderField* f = find_header(fields, "Content-MD5")) part.md5 = raw_value(*f);
-        if (const HeaderField* f = find_header(fields, "Content-Location"))
-            part.location = raw_value(*f);
+        if (const HeaderField* f = find_header(fields, "Content-Location")) part.location = raw_value(*f);
         if (const HeaderField* f = find_header(fields, "Content-Disposition")) {
             ContentType cd = parse_content_disposition(f->value, limits_.max_params);
             if (cd.params_truncated) degraded_ |= degraded_params;
@@ -538,8 +521,7 @@ const std::string* find_param(const std::vector<Param>& params, std::string_view
     return nullptr;
 }
 
-Envelope make_envelope(const std::vector<HeaderField>& fields, std::size_t max_addresses,
-                       bool* truncated) {
+Envelope make_envelope(const std::vector<HeaderField>& fields, std::size_t max_addresses, bool* truncated) {
     Envelope env;
     auto text = [&](const char* name, std::optional<std::string>& out) {
         if (const HeaderField* f = find_last_header(fields, name)) out = f->value;

@@ -65,8 +65,8 @@ struct Part {
     std::size_t header_size = 0;    // part and an encapsulated message, BODY[HEADER])
     std::size_t body_offset = 0;    // BODY[n] / BODY[TEXT]
     std::size_t body_size = 0;
-    std::size_t body_lines = 0;     // LF count in the body
-    std::string type = "text";      // as written; defaults applied (RFC 2045 5.2, 2046 5.1.5)
+    std::size_t body_lines = 0;  // LF count in the body
+    std::string type = "text";   // as written; defaults applied (RFC 2045 5.2, 2046 5.1.5)
     std::string subtype = "plain";
     bool content_type_present = false;
     std::vector<Param> params;
@@ -75,11 +75,11 @@ struct Part {
     std::optional<std::string> encoding;     // Content-Transfer-Encoding token as written
     std::optional<std::string> disposition;  // RFC 2183 type as written
     std::vector<Param> disposition_params;
-    std::vector<std::string> language;       // Content-Language tags
-    std::optional<std::string> location;     // Content-Location, raw
-    std::optional<std::string> md5;          // Content-MD5, raw
+    std::vector<std::string> language;    // Content-Language tags
+    std::optional<std::string> location;  // Content-Location, raw
+    std::optional<std::string> md5;       // Content-MD5, raw
     std::vector<Part> children;
-    std::optional<Envelope> envelope;        // kind == message: the encapsulated envelope
+    std::optional<Envelope> envelope;  // kind == message: the encapsulated envelope
 
     bool is_text() const;  // type "text", any case (BODYSTRUCTURE then carries lines)
     bool operator==(const Part&) const = default;
@@ -89,8 +89,8 @@ struct ParsedMessage {
     std::size_t size = 0;              // RFC822.SIZE (bytes as stored)
     std::vector<HeaderField> headers;  // top-level header fields
     Envelope envelope;
-    Part root;                         // root.header_* is the message header
-    std::uint32_t degraded = 0;        // Degradation bits: which caps were reached
+    Part root;                   // root.header_* is the message header
+    std::uint32_t degraded = 0;  // Degradation bits: which caps were reached
     bool operator==(const ParsedMessage&) const = default;
 };
 
@@ -112,8 +112,7 @@ ContentType parse_content_disposition(std::string_view value, std::size_t max_pa
 const std::string* find_param(const std::vector<Param>& params, std::string_view name);
 
 // Envelope of a header block (RFC 3501 7.4.2; the last of repeated fields wins, as Dovecot).
-Envelope make_envelope(const std::vector<HeaderField>& fields, std::size_t max_addresses,
-                       bool* truncated = nullptr);
+Envelope make_envelope(const std::vector<HeaderField>& fields, std::size_t max_addresses, bool* truncated = nullptr);
 
 // A compact, versioned serialization the store keeps beside each message so readers never
 // parse it again. decode_cache() checks every length and count against the blob (it comes

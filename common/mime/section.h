@@ -28,8 +28,7 @@ struct ByteRange {
 
 // nullopt when the section does not exist (RFC 3501 leaves the reply to the server; Dovecot
 // answers with an empty string).
-std::optional<ByteRange> section_range(const ParsedMessage& message,
-                                       const std::vector<std::uint32_t>& parts,
+std::optional<ByteRange> section_range(const ParsedMessage& message, const std::vector<std::uint32_t>& parts,
                                        SectionText text);
 
 }  // namespace hikyaku::mime

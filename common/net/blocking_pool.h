@@ -40,12 +40,19 @@ public:
         std::exception_ptr failure;
         if constexpr (std::is_void_v<R>) {
             co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-                [&](auto handler) { submit(std::move(handler), [&] { fn(); }, failure); }, asio::use_awaitable);
+                [&](auto handler) {
+                    submit(
+                        std::move(handler), [&] { fn(); }, failure);
+                },
+                asio::use_awaitable);
             if (failure) std::rethrow_exception(failure);
         } else {
             std::optional<R> result;
             co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-                [&](auto handler) { submit(std::move(handler), [&] { result.emplace(fn()); }, failure); },
+                [&](auto handler) {
+                    submit(
+                        std::move(handler), [&] { result.emplace(fn()); }, failure);
+                },
                 asio::use_awaitable);
             if (failure) std::rethrow_exception(failure);
             co_return std::move(*result);

@@ -1,6 +1,8 @@
 // connection.cpp: bounded reads, deadlines, TLS upgrade (see connection.h).
 #include "common/net/connection.h"
 
+#include "common/net/deflate_transport.h"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
@@ -24,12 +26,13 @@ const char* to_string(ReadStatus status) {
         case ReadStatus::timeout: return "timeout";
         case ReadStatus::shutdown: return "server shutting down";
         case ReadStatus::error: return "connection error";
+        case ReadStatus::woken: return "woken";
     }
     return "?";
 }
 
-Connection::Connection(asio::any_io_executor executor, std::unique_ptr<Transport> transport,
-                       std::string peer_address, uint16_t peer_port, uint16_t local_port, unsigned worker)
+Connection::Connection(asio::any_io_executor executor, std::unique_ptr<Transport> transport, std::string peer_address,
+                       uint16_t peer_port, uint16_t local_port, unsigned worker)
     : executor_(executor),
       transport_(std::move(transport)),
       watchdog_timer_(executor),
@@ -51,7 +54,7 @@ std::string Connection::log_prefix() const {
 }
 
 void Connection::arm_deadline() {
-    deadline_ = std::chrono::steady_clock::now() + timeout_;
+    deadline_ = std::min(std::chrono::steady_clock::now() + timeout_, command_deadline_);
     // Wake the watchdog if it sleeps past the new deadline.
     if (watchdog_timer_.expiry() > deadline_) watchdog_timer_.cancel();
 }
@@ -79,6 +82,16 @@ void Connection::request_shutdown() {
     transport_->cancel();
 }
 
+void Connection::wake() {
+    if (closed_) return;
+    if (waiting_for_input_) {
+        woken_ = true;
+        transport_->cancel();
+    } else {
+        wake_pending_ = true;
+    }
+}
+
 void Connection::close() {
     if (closed_) return;
     closed_ = true;
@@ -86,9 +99,13 @@ void Connection::close() {
     watchdog_timer_.cancel();
 }
 
-asio::awaitable<ReadStatus> Connection::read_more() {
+asio::awaitable<ReadStatus> Connection::read_more(Wakeable wakeable) {
     if (shutdown_requested_) co_return ReadStatus::shutdown;
     if (closed_) co_return ReadStatus::error;
+    if (wakeable == Wakeable::yes && wake_pending_) {
+        wake_pending_ = false;
+        co_return ReadStatus::woken;
+    }
     // consume() already released a drained buffer; compact one that is far ahead.
     if (in_start_ > keep_capacity) {
         in_.erase(0, in_start_);
@@ -96,7 +113,22 @@ asio::awaitable<ReadStatus> Connection::read_more() {
     }
     error_code ec;
     arm_deadline();
-    if (in_.empty()) co_await transport_->wait_readable(ec);
+    if (in_.empty() || wakeable == Wakeable::yes) {
+        // Wait without a buffer (an idle connection holds none); only this wait can be woken.
+        waiting_for_input_ = wakeable == Wakeable::yes;
+        co_await transport_->wait_readable(ec);
+        waiting_for_input_ = false;
+        if (woken_) {
+            woken_ = false;
+            disarm_deadline();
+            if (in_.empty()) std::string().swap(in_);
+            if (timed_out_) {
+                timed_out_ = false;
+                co_return ReadStatus::timeout;
+            }
+            co_return shutdown_requested_ ? ReadStatus::shutdown : ReadStatus::woken;
+        }
+    }
     std::size_t old_size = in_.size();
     std::size_t n = 0;
     if (!ec) {
@@ -117,8 +149,9 @@ asio::awaitable<ReadStatus> Connection::read_more() {
     co_return ReadStatus::error;
 }
 
-asio::awaitable<Line> Connection::read_line(std::size_t max_length) {
+asio::awaitable<Line> Connection::read_line(std::size_t max_length, Wakeable wakeable) {
     bool discarding = false;    // the current line is already known to be too long
+    std::size_t discarded = 0;  // octets of it dropped so far
     std::size_t scanned = 0;    // octets after in_start_ known to hold no LF
     for (;;) {
         std::size_t pos = in_.find('\n', in_start_ + scanned);
@@ -143,11 +176,19 @@ asio::awaitable<Line> Connection::read_line(std::size_t max_length) {
             // One trailing CR is kept so a CRLF split across reads is still recognised.
             discarding = true;
             bool keep_cr = in_.back() == '\r';
+            discarded += have - (keep_cr ? 1 : 0);
             in_start_ = in_.size() - (keep_cr ? 1 : 0);
             have = keep_cr ? 1 : 0;
+            if (discarded > kMaxDiscardedLine) {
+                // Reading stops here: a "line" this long is an attack, not a command.
+                consume(have);
+                Line line{ReadStatus::too_long, {}, false, false};
+                line.abandoned = true;
+                co_return line;
+            }
         }
         scanned = have;
-        ReadStatus status = co_await read_more();
+        ReadStatus status = co_await read_more(wakeable);
         if (status != ReadStatus::ok) co_return Line{status, {}, false, false};
     }
 }
@@ -166,7 +207,7 @@ asio::awaitable<ReadStatus> Connection::read_exact(std::size_t count, std::strin
     co_return ReadStatus::ok;
 }
 
-asio::awaitable<ReadStatus> Connection::fill() { co_return co_await read_more(); }
+asio::awaitable<ReadStatus> Connection::fill(Wakeable wakeable) { co_return co_await read_more(wakeable); }
 
 void Connection::consume(std::size_t count) {
     in_start_ += std::min(count, in_.size() - in_start_);
@@ -225,6 +266,16 @@ asio::awaitable<bool> Connection::start_tls_client(const std::string& server_nam
     disarm_deadline();
     timed_out_ = false;
     co_return !ec;
+}
+
+bool Connection::start_deflate() {
+    if (compressed_ || closed_ || !out_.empty()) return false;
+    std::string received = in_.substr(in_start_);
+    std::string().swap(in_);
+    in_start_ = 0;
+    transport_ = std::make_unique<DeflateTransport>(std::move(transport_), std::move(received));
+    compressed_ = true;
+    return true;
 }
 
 asio::awaitable<bool> Connection::accept_tls() { co_return co_await start_tls(); }

@@ -1,8 +1,14 @@
 // daemon.h: the main() every daemon shares: command line, config, logging, TLS, listeners.
 //
 // `smtpd -c CONF` serves the listeners of its section until SIGTERM; `smtpd -c CONF --inetd
-// [ROLE]` serves one connection on stdin/stdout (super-server mode) with the listener of
-// that role (default: the first). --help and --version as every binary has.
+// [--role ROLE]` serves one connection on stdin/stdout (super-server mode) with the listener
+// of that role (default: the first; an unknown role is refused with the list of valid ones).
+// --help and --version as every binary has.
+// Started as root, it drops to [server] user after binding (or before serving, with
+// --inetd), then checks that this user can read and write the store, its lock and
+// notification folders, and refuses to start with what is missing (storage/store_files.h).
+// Files it creates (the log) get umask 027: nothing for others; a log file it creates as root
+// goes to that user, so SIGHUP can reopen it after the drop.
 #pragma once
 
 #include <functional>

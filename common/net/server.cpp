@@ -132,8 +132,8 @@ struct Server::Impl {
                                 uint16_t peer_port, uint16_t local_port, unsigned worker_index,
                                 SessionRegistry& registry, bool counted) {
         auto executor = co_await asio::this_coro::executor;
-        auto conn = std::make_shared<Connection>(executor, std::move(transport), peer, peer_port, local_port,
-                                                 worker_index);
+        auto conn =
+            std::make_shared<Connection>(executor, std::move(transport), peer, peer_port, local_port, worker_index);
         if (tls) conn->set_tls_context(tls->current());
         registry.connections.insert(conn.get());
         asio::co_spawn(executor, conn->watchdog(), asio::detached);
@@ -223,8 +223,8 @@ struct Server::Impl {
                 std::string peer = endpoint_host(remote);
                 uint16_t local_port = socket.local_endpoint(ec).port();
                 ++active;
-                co_await serve(listener.spec, std::make_unique<PlainTransport>(std::move(socket)), peer,
-                               remote.port(), local_port, 0, iterative_registry, false);
+                co_await serve(listener.spec, std::make_unique<PlainTransport>(std::move(socket)), peer, remote.port(),
+                               local_port, 0, iterative_registry, false);
                 --active;
             }
             serving_token->try_receive([](error_code) {});
@@ -286,8 +286,8 @@ struct Server::Impl {
                 reopen_logs();
                 if (tls) {
                     auto status = tls->reload();
-                    if (!status) spdlog::error("TLS reload failed, keeping the old certificate: {}",
-                                               status.error().message);
+                    if (!status)
+                        spdlog::error("TLS reload failed, keeping the old certificate: {}", status.error().message);
                 }
                 for (auto& hook : reload_hooks) hook();
                 continue;
@@ -337,8 +337,8 @@ Status Server::bind() {
             if (!ec) acceptor->bind(endpoint, ec);
             if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
             if (ec)
-                return make_error(Errc::io_error,
-                                  "cannot listen on " + address.text() + " (" + listener.spec.role + "): " + ec.message());
+                return make_error(Errc::io_error, "cannot listen on " + address.text() + " (" + listener.spec.role +
+                                                      "): " + ec.message());
             ListenAddress bound{host, acceptor->local_endpoint().port()};
             spdlog::info("listening role={} address={}{}", listener.spec.role, bound.text(),
                          listener.spec.implicit_tls ? " tls=implicit" : "");
@@ -349,22 +349,25 @@ Status Server::bind() {
     return {};
 }
 
-Status Server::drop_privileges() {
-    if (impl_->options.user.empty() || geteuid() != 0) return {};
-    struct passwd* pw = getpwnam(impl_->options.user.c_str());
-    if (!pw) return make_error(Errc::not_found, "[server] user '" + impl_->options.user + "' does not exist");
+Status Server::drop_privileges() { return drop_privileges_to(impl_->options.user); }
+
+Status drop_privileges_to(const std::string& user) {
+    if (user.empty() || geteuid() != 0) return {};
+    struct passwd* pw = getpwnam(user.c_str());
+    if (!pw) return make_error(Errc::not_found, "[server] user '" + user + "' does not exist");
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-        return make_error(Errc::io_error, "cannot switch to user '" + impl_->options.user + "': " + std::strerror(errno));
+        return make_error(Errc::io_error, "cannot switch to user '" + user + "': " + std::strerror(errno));
     if (setuid(0) == 0) return make_error(Errc::internal, "privileges could be regained after dropping them");
     spdlog::info("dropped privileges to user={} uid={}", pw->pw_name, pw->pw_uid);
     return {};
 }
 
-int Server::run() {
+int Server::run(const std::string& started) {
     auto& d = *impl_;
     // Registered before anything is logged as running, so no early signal is lost.
     asio::signal_set signals(d.dispatcher, SIGTERM, SIGINT, SIGHUP);
     asio::co_spawn(d.dispatcher, d.handle_signals(signals), asio::detached);
+    if (!started.empty()) spdlog::info("{}", started);
     if (d.options.model == ServerModel::iterative) {
         spdlog::info("model=iterative: one connection at a time on one thread");
         d.serving_token = std::make_unique<asio::experimental::channel<void(error_code)>>(d.dispatcher, 1);

@@ -28,10 +28,10 @@ namespace hikyaku::net {
 using SessionHandler = std::function<asio::awaitable<void>(std::shared_ptr<Connection>)>;
 
 struct ListenerSpec {
-    std::string role;                          // "smtp", "submission", "pop3s", ... for logs
+    std::string role;  // "smtp", "submission", "pop3s", ... for logs
     std::vector<ListenAddress> addresses;
-    bool implicit_tls = false;                 // handshake before the session starts
-    std::string refusal;                       // sent when over a connection limit (with CRLF)
+    bool implicit_tls = false;  // handshake before the session starts
+    std::string refusal;        // sent when over a connection limit (with CRLF)
     SessionHandler handler;
 };
 
@@ -46,6 +46,10 @@ struct ServerOptions {
     static ServerOptions from(const ServerConfig& config);
 };
 
+// When root and `user` is not empty: switch to that user for good (a daemon that binds no
+// port, deliverd, calls it before it opens the store; Server::drop_privileges after bind()).
+Status drop_privileges_to(const std::string& user);
+
 class Server {
 public:
     Server(ServerOptions options, std::shared_ptr<TlsContextHolder> tls);
@@ -56,8 +60,9 @@ public:
     Status bind();
     // When root and [server] user is set: switch to that user (after bind()).
     Status drop_privileges();
-    // Serves until SIGTERM/SIGINT or stop(); returns the process exit code.
-    int run();
+    // Serves until SIGTERM/SIGINT or stop(); returns the process exit code. `started` is logged
+    // once the signal handlers are installed (a daemon's "started" line).
+    int run(const std::string& started = {});
     // Super-server mode: one session of `spec` on stdin/stdout, then return.
     int run_inetd(const ListenerSpec& spec);
     // Asks run() to stop as a signal would (thread-safe).

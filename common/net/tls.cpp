@@ -1,13 +1,41 @@
 // tls.cpp: server and client TLS contexts (see tls.h).
 #include "common/net/tls.h"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <boost/asio/ssl/context.hpp>
+#include <cerrno>
+#include <cstring>
 
 namespace hikyaku::net {
 
 namespace ssl = boost::asio::ssl;
 
+namespace {
+
+// OpenSSL reports an unreadable file as "system lib"; name the cause and who tried. After the
+// privilege drop a SIGHUP reload reads as the service user: the key must be readable by a
+// group it is in (Debian: root:ssl-cert 0640 under /etc/ssl/private, as the package sets up).
+Status check_readable(const std::string& path, const char* what) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);
+        return {};
+    }
+    int err = errno;
+    std::string user = std::to_string(::geteuid());
+    if (const passwd* pw = ::getpwuid(::geteuid())) user = pw->pw_name;
+    return make_error(Errc::io_error,
+                      std::string(what) + " " + path + ": " + std::strerror(err) + " (reading as user " + user + ")");
+}
+
+}  // namespace
+
 Result<std::shared_ptr<ssl::context>> TlsContextHolder::make(const std::string& cert, const std::string& key) {
+    if (auto s = check_readable(cert, "TLS certificate"); !s) return s.error();
+    if (auto s = check_readable(key, "TLS key"); !s) return s.error();
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
     boost::system::error_code ec;
     context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |

@@ -3,6 +3,16 @@
 // Sessions take a shared_ptr to the current context when they start TLS, so a reload
 // (new certificate after renewal) affects only new handshakes and never frees a context
 // in use. TLS 1.2 is the minimum (RFC 8996 deprecates 1.0 and 1.1).
+//
+// A reload after the privilege drop reads the files as the service user, so the key must be
+// readable by it. We use Debian's layout (key root:ssl-cert 0640 in /etc/ssl/private, the
+// service user in group ssl-cert; the package sets it up, as Dovecot's and Exim's do) rather
+// than a privileged parent that keeps root to read keys and bind, as Postfix's and Dovecot's
+// masters do. The daemon holds the key in memory once loaded, so letting it read the file
+// gives a compromised daemon nothing it does not have already; a parent would add a process
+// running as root for the daemon's whole life and a channel to pass key material over, to
+// save one file read per certificate renewal. A failed reload keeps the old context and is
+// logged at error level with the cause and the user that tried.
 #pragma once
 
 #include <memory>

@@ -1,45 +1,17 @@
 // address.cpp: see address.h. RFC 5321 4.1.2, 4.1.3, 4.5.3.1; RFC 6531 3.3; RFC 3629 4.
 #include "common/text/address.h"
 
-#include <cstdint>
+#include "common/text/ascii.h"
+#include "common/text/utf8.h"
 
 namespace hikyaku::text {
 
 namespace {
 
-bool is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_hex(unsigned char c) {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 bool is_8bit(unsigned char c) { return c >= 0x80; }
-
-// RFC 5322 3.2.3 atext.
-bool is_atext(unsigned char c) {
-    if (is_alpha(c) || is_digit(c)) return true;
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-        case '|': case '}': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
 
 // RFC 5321 4.1.2 qtextSMTP: %d32-33 / %d35-91 / %d93-126.
 bool is_qtext(unsigned char c) { return c >= 32 && c <= 126 && c != '"' && c != '\\'; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        unsigned char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = x - 'A' + 'a';
-        if (y >= 'A' && y <= 'Z') y = y - 'A' + 'a';
-        if (x != y) return false;
-    }
-    return true;
-}
 
 bool is_dot_string(std::string_view s, bool allow_utf8) {
     if (s.empty() || s.front() == '.' || s.back() == '.') return false;
@@ -59,7 +31,7 @@ bool valid_label(std::string_view label, bool allow_utf8) {
     if (label.empty() || label.size() > kMaxLabelLength) return false;
     if (label.front() == '-' || label.back() == '-') return false;
     for (unsigned char c : label) {
-        if (is_alpha(c) || is_digit(c) || c == '-') continue;
+        if (is_ascii_alpha(c) || is_ascii_digit(c) || c == '-') continue;
         if (allow_utf8 && is_8bit(c)) continue;
         return false;
     }
@@ -73,9 +45,9 @@ bool parse_ipv4(std::string_view s) {
     while (true) {
         std::size_t start = i;
         int value = 0;
-        while (i < s.size() && is_digit(s[i]) && i - start < 3) value = value * 10 + (s[i++] - '0');
+        while (i < s.size() && is_ascii_digit(s[i]) && i - start < 3) value = value * 10 + (s[i++] - '0');
         if (i == start || value > 255) return false;
-        if (i < s.size() && is_digit(s[i])) return false;  // a fourth digit
+        if (i < s.size() && is_ascii_digit(s[i])) return false;  // a fourth digit
         ++parts;
         if (i == s.size()) break;
         if (s[i] != '.' || parts == 4) return false;
@@ -94,15 +66,14 @@ bool parse_ipv6(std::string_view s) {
         if (!parse_ipv4(s.substr(last_colon + 1))) return false;
         v4_tail = true;
         // Keep the colon when it is part of "::" so the split below sees the "::".
-        s = (last_colon > 0 && s[last_colon - 1] == ':') ? s.substr(0, last_colon + 1)
-                                                         : s.substr(0, last_colon);
+        s = (last_colon > 0 && s[last_colon - 1] == ':') ? s.substr(0, last_colon + 1) : s.substr(0, last_colon);
     }
     auto count_groups = [](std::string_view part, int& groups) {
         if (part.empty()) return true;
         std::size_t i = 0;
         while (true) {
             std::size_t start = i;
-            while (i < part.size() && is_hex(part[i])) ++i;
+            while (i < part.size() && is_ascii_hex(part[i])) ++i;
             if (i == start || i - start > 4) return false;
             ++groups;
             if (i == part.size()) return true;
@@ -118,8 +89,7 @@ bool parse_ipv6(std::string_view s) {
         return groups == (v4_tail ? 6 : 8);
     }
     if (s.find("::", dc + 1) != std::string_view::npos) return false;
-    if (!count_groups(s.substr(0, dc), groups) || !count_groups(s.substr(dc + 2), groups))
-        return false;
+    if (!count_groups(s.substr(0, dc), groups) || !count_groups(s.substr(dc + 2), groups)) return false;
     // "::" stands for at least two groups of zeros (RFC 5321 4.1.3).
     return groups <= (v4_tail ? 4 : 6);
 }
@@ -144,8 +114,7 @@ bool skip_route_domain(Cursor& c, const PathOptions& o, bool& saw_8bit) {
     return is_valid_domain(d, o.smtputf8) && d.size() <= kMaxDomainLength;
 }
 
-std::variant<Mailbox, PathError> parse_mailbox_at(Cursor& c, const PathOptions& o,
-                                                  std::string_view terminators) {
+std::variant<Mailbox, PathError> parse_mailbox_at(Cursor& c, const PathOptions& o, std::string_view terminators) {
     Mailbox mb;
     bool saw_8bit = false;
     const std::size_t local_start = c.pos;
@@ -179,8 +148,8 @@ std::variant<Mailbox, PathError> parse_mailbox_at(Cursor& c, const PathOptions& 
         }
         if (!closed) return PathError::syntax;
     } else {
-        while (!c.at_end() && c.peek() != '@' && terminators.find(static_cast<char>(c.peek())) ==
-                                                     std::string_view::npos) {
+        while (!c.at_end() && c.peek() != '@' &&
+               terminators.find(static_cast<char>(c.peek())) == std::string_view::npos) {
             if (is_8bit(c.peek())) {
                 if (!o.smtputf8) return PathError::non_ascii_not_permitted;
                 saw_8bit = true;
@@ -216,8 +185,7 @@ std::variant<Mailbox, PathError> parse_mailbox_at(Cursor& c, const PathOptions& 
         if (!kind) return PathError::syntax;
         mb.domain_kind = *kind;
     } else {
-        while (!c.at_end() &&
-               terminators.find(static_cast<char>(c.peek())) == std::string_view::npos) {
+        while (!c.at_end() && terminators.find(static_cast<char>(c.peek())) == std::string_view::npos) {
             if (is_8bit(c.peek())) {
                 if (!o.smtputf8) return PathError::non_ascii_not_permitted;
                 saw_8bit = true;
@@ -238,50 +206,6 @@ std::variant<Mailbox, PathError> parse_mailbox_at(Cursor& c, const PathOptions& 
 }
 
 }  // namespace
-
-bool is_valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-        const unsigned char c = s[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len;
-        std::uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;  // continuation byte, 0xC0/0xC1 (overlong) or 0xF5.. (beyond U+10FFFF)
-        }
-        if (n - i < len) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const unsigned char cc = s[i + k];
-            if ((cc & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;  // overlong
-        if (cp >= 0xD800 && cp <= 0xDFFF) return false;                           // surrogate
-        if (cp > 0x10FFFF) return false;
-        i += len;
-    }
-    return true;
-}
-
-std::string ascii_lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 const char* to_string(PathError e) {
     switch (e) {
@@ -403,8 +327,7 @@ std::variant<Mailbox, PathError> parse_mailbox(std::string_view input, bool allo
     return mb;
 }
 
-std::variant<std::vector<EsmtpParam>, ParamError> parse_esmtp_params(std::string_view in,
-                                                                       bool allow_utf8) {
+std::variant<std::vector<EsmtpParam>, ParamError> parse_esmtp_params(std::string_view in, bool allow_utf8) {
     std::vector<EsmtpParam> params;
     std::size_t i = 0;
     while (true) {
@@ -416,10 +339,9 @@ std::variant<std::vector<EsmtpParam>, ParamError> parse_esmtp_params(std::string
         const auto eq = token.find('=');
         const auto keyword = token.substr(0, eq);
         // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
-        if (keyword.empty() || !(is_alpha(keyword[0]) || is_digit(keyword[0])))
-            return ParamError::syntax;
+        if (keyword.empty() || !(is_ascii_alpha(keyword[0]) || is_ascii_digit(keyword[0]))) return ParamError::syntax;
         for (unsigned char ch : keyword)
-            if (!is_alpha(ch) && !is_digit(ch) && ch != '-') return ParamError::syntax;
+            if (!is_ascii_alpha(ch) && !is_ascii_digit(ch) && ch != '-') return ParamError::syntax;
         EsmtpParam p;
         p.keyword = std::string(keyword);
         for (char& ch : p.keyword)

@@ -20,6 +20,10 @@
 #include <variant>
 #include <vector>
 
+// The shared helpers this interface's callers use with it (is_valid_utf8, ascii_lowercase).
+#include "common/text/ascii.h"
+#include "common/text/utf8.h"
+
 namespace hikyaku::text {
 
 // RFC 5321 4.5.3.1.1-3.
@@ -27,12 +31,6 @@ inline constexpr std::size_t kMaxLocalPartLength = 64;
 inline constexpr std::size_t kMaxDomainLength = 255;
 inline constexpr std::size_t kMaxPathLength = 256;  // including '<', '>' and any source route
 inline constexpr std::size_t kMaxLabelLength = 63;  // RFC 1035 2.3.4
-
-// Strict UTF-8 (RFC 3629 4): no overlong forms, no surrogates, nothing above U+10FFFF.
-bool is_valid_utf8(std::string_view s);
-
-// ASCII-only lower-casing; bytes >= 0x80 are left as they are.
-std::string ascii_lowercase(std::string_view s);
 
 enum class DomainKind { name, ipv4_literal, ipv6_literal };
 
@@ -110,7 +108,6 @@ enum class ParamError {
 const char* to_string(ParamError e);
 
 // Parses "KEY=value KEY2 ..." (what follows a path). Leading and repeated spaces are tolerated.
-std::variant<std::vector<EsmtpParam>, ParamError> parse_esmtp_params(std::string_view input,
-                                                                       bool allow_utf8);
+std::variant<std::vector<EsmtpParam>, ParamError> parse_esmtp_params(std::string_view input, bool allow_utf8);
 
 }  // namespace hikyaku::text

@@ -63,8 +63,8 @@ std::string base64_encode(std::string_view in, std::size_t wrap_at) {
         put('=');
         put('=');
     } else if (rest == 2) {
-        const std::uint32_t v = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                                (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
+        const std::uint32_t v =
+            (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
         put(kAlphabet[(v >> 18) & 63]);
         put(kAlphabet[(v >> 12) & 63]);
         put(kAlphabet[(v >> 6) & 63]);

@@ -6,54 +6,16 @@
 #include <iconv.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <string>
+
+#include "common/text/ascii.h"
 
 namespace hikyaku::text {
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid (RFC 3629 4).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    unsigned char c = b(0);
-    if (c < 0x80) return 1;
-    std::size_t n;
-    std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((b(k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b(k) & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 // MIME names iconv does not know, or knows under another name.
 std::string iconv_name(std::string_view mime_name) {
-    std::string name = lower_ascii(mime_name);
+    std::string name = ascii_lowercase(mime_name);
     if (auto star = name.find('*'); star != std::string::npos) name.resize(star);  // RFC 2231 5
     if (name == "utf8") return "UTF-8";
     if (name == "ks_c_5601-1987" || name == "ks_c_5601") return "CP949";
@@ -67,31 +29,12 @@ std::string iconv_name(std::string_view mime_name) {
 
 }  // namespace
 
-std::string utf8_sanitize(std::string_view bytes) {
-    std::string out;
-    out.reserve(bytes.size());
-    std::size_t i = 0;
-    while (i < bytes.size()) {
-        std::size_t n = utf8_sequence(bytes, i);
-        if (n == 0) {
-            out += kReplacement;
-            ++i;
-        } else {
-            out.append(bytes.substr(i, n));
-            i += n;
-        }
-    }
-    return out;
-}
-
 bool charset_is_utf8_compatible(std::string_view charset) {
     std::string name = iconv_name(charset);
-    return name == "UTF-8" || name == "utf-8" || name == "us-ascii" || name == "ascii" ||
-           name == "ansi_x3.4-1968";
+    return name == "UTF-8" || name == "utf-8" || name == "us-ascii" || name == "ascii" || name == "ansi_x3.4-1968";
 }
 
-Result<std::string> charset_to_utf8(std::string_view charset, std::string_view bytes,
-                                    std::size_t max_output) {
+Result<std::string> charset_to_utf8(std::string_view charset, std::string_view bytes, std::size_t max_output) {
     if (charset_is_utf8_compatible(charset)) {
         std::string out = utf8_sanitize(bytes);
         if (out.size() > max_output) return make_error(Errc::limit_exceeded, "output too long");
@@ -100,8 +43,7 @@ Result<std::string> charset_to_utf8(std::string_view charset, std::string_view b
     std::string name = iconv_name(charset);
     if (name.empty()) return make_error(Errc::unsupported, "empty charset name");
     iconv_t cd = iconv_open("UTF-8", name.c_str());
-    if (cd == reinterpret_cast<iconv_t>(-1))
-        return make_error(Errc::unsupported, "unknown charset: " + name);
+    if (cd == reinterpret_cast<iconv_t>(-1)) return make_error(Errc::unsupported, "unknown charset: " + name);
     std::string out;
     char buf[4096];
     char* in = const_cast<char*>(bytes.data());
@@ -131,7 +73,7 @@ Result<std::string> charset_to_utf8(std::string_view charset, std::string_view b
         if (err == E2BIG) continue;
         // EILSEQ (invalid byte) or EINVAL (truncated sequence at the end): one U+FFFD,
         // skip one byte, go on; reset the shift state (ISO-2022-JP escapes).
-        append(kReplacement.data(), kReplacement.size());
+        append(kReplacementCharacter.data(), kReplacementCharacter.size());
         if (in_left == 0) break;
         ++in;
         --in_left;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/text/utf8.h"  // utf8_sanitize, which charset_to_utf8 applies to UTF-8 input
 
 namespace hikyaku::text {
 
@@ -23,10 +24,6 @@ inline constexpr std::size_t kMaxCharsetOutput = 64 * 1024 * 1024;
 // Errc::limit_exceeded if the output would exceed max_output.
 Result<std::string> charset_to_utf8(std::string_view charset, std::string_view bytes,
                                     std::size_t max_output = kMaxCharsetOutput);
-
-// Replaces every invalid UTF-8 sequence (RFC 3629 4: overlong forms, surrogates, values
-// above U+10FFFF, truncated sequences) by U+FFFD.
-std::string utf8_sanitize(std::string_view bytes);
 
 // True if charset names US-ASCII or UTF-8 (under any common alias).
 bool charset_is_utf8_compatible(std::string_view charset);

@@ -3,15 +3,13 @@
 // RFC 2045 6.7, RFC 2047 4.2.
 #include "common/text/qp.h"
 
+#include "common/text/ascii.h"
+
 namespace hikyaku::text {
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // lenient: lower case (rule 1 says upper)
-    return -1;
-}
+// Hex digits of either case: lenient, RFC 2045 6.7 rule 1 says upper case.
+int hex_value(char c) { return hex_digit_value(static_cast<unsigned char>(c)); }
 
 constexpr char kHex[] = "0123456789ABCDEF";
 
@@ -80,10 +78,9 @@ std::string qp_encode(std::string_view in) {
             col = 0;
             continue;
         }
-        bool at_line_end = i + 1 == in.size() || in[i + 1] == '\n' ||
-                           (in[i + 1] == '\r' && i + 2 < in.size() && in[i + 2] == '\n');
-        bool literal = (c >= 33 && c <= 126 && c != '=') ||
-                       ((c == ' ' || c == '\t') && !at_line_end);  // rules 2, 3
+        bool at_line_end =
+            i + 1 == in.size() || in[i + 1] == '\n' || (in[i + 1] == '\r' && i + 2 < in.size() && in[i + 2] == '\n');
+        bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);  // rules 2, 3
         if (literal) {
             char ch = static_cast<char>(c);
             put(std::string_view(&ch, 1));

@@ -5,39 +5,15 @@
 
 #include <algorithm>
 
+#include "common/text/ascii.h"
+#include "common/text/base64.h"
 #include "common/text/charset.h"
 #include "common/text/qp.h"
 
 namespace hikyaku::text {
 namespace {
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// RFC 2047 4.1 "B": base64, leniently (stray characters skipped, stops at '=').
-std::string b_decode(std::string_view in) {
-    std::string out;
-    unsigned bits = 0;
-    int nbits = 0;
-    for (char c : in) {
-        if (c == '=') break;
-        int v = base64_value(c);
-        if (v < 0) continue;
-        bits = (bits << 6) | static_cast<unsigned>(v);
-        nbits += 6;
-        if (nbits >= 8) {
-            nbits -= 8;
-            out.push_back(static_cast<char>((bits >> nbits) & 0xFF));
-        }
-    }
-    return out;
-}
+// RFC 2047 4.1 "B" is base64 read leniently (stray characters skipped, stops at '=').
 
 struct EncodedWord {
     std::string_view charset;
@@ -55,8 +31,7 @@ bool parse_encoded_word(std::string_view all, std::size_t i, EncodedWord& w) {
     std::string_view s = all.substr(0, std::min(all.size(), i + kMaxEncodedWordLength));
     std::size_t cs_start = i + 2;
     std::size_t q1 = s.find('?', cs_start);
-    if (q1 == std::string_view::npos || q1 == cs_start || q1 + 2 >= s.size() || s[q1 + 2] != '?')
-        return false;
+    if (q1 == std::string_view::npos || q1 == cs_start || q1 + 2 >= s.size() || s[q1 + 2] != '?') return false;
     char enc = s[q1 + 1];
     if (enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q') return false;
     std::size_t text_start = q1 + 3;
@@ -66,7 +41,7 @@ bool parse_encoded_word(std::string_view all, std::size_t i, EncodedWord& w) {
         if (s[k] == ' ' || s[k] == '\t') return false;
     std::string_view text = s.substr(text_start, end - text_start);
     w.charset = s.substr(cs_start, q1 - cs_start);
-    w.bytes = (enc == 'B' || enc == 'b') ? b_decode(text) : q_decode(text);
+    w.bytes = (enc == 'B' || enc == 'b') ? base64_decode_lenient(text) : q_decode(text);
     w.length = end + 2 - i;
     return true;
 }
@@ -82,7 +57,7 @@ public:
 
     void word(EncodedWord&& w) {
         flush_plain();
-        if (!word_bytes_.empty() && !charset_equal(word_charset_, w.charset)) flush_word();
+        if (!word_bytes_.empty() && !iequals(word_charset_, w.charset)) flush_word();
         word_charset_ = std::string(w.charset);
         word_bytes_ += w.bytes;
     }
@@ -94,17 +69,6 @@ public:
     }
 
 private:
-    static bool charset_equal(std::string_view a, std::string_view b) {
-        if (a.size() != b.size()) return false;
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            char x = a[i], y = b[i];
-            if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-            if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-            if (x != y) return false;
-        }
-        return true;
-    }
-
     void flush_plain() {
         if (plain_.empty()) return;
         out_ += utf8_sanitize(plain_);

@@ -2,28 +2,17 @@
 // RFC 5034 4 (POP3 AUTH), RFC 4648 (base64, strict).
 #include "common/text/sasl.h"
 
-#include "common/text/address.h"
+#include "common/text/ascii.h"
 #include "common/text/base64.h"
+#include "common/text/utf8.h"
 
 namespace hikyaku::sasl {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 // RFC 4616 2: SAFE = UTF8-1 / UTF8-2 / UTF8-3 / UTF8-4 without NUL, at most 255 octets.
 bool safe_field(std::string_view f) {
-    return f.size() <= kMaxPlainField && f.find('\0') == std::string_view::npos &&
-           text::is_valid_utf8(f);
+    return f.size() <= kMaxPlainField && f.find('\0') == std::string_view::npos && text::is_valid_utf8(f);
 }
 
 }  // namespace
@@ -39,8 +28,8 @@ const char* to_string(SaslError e) {
 }
 
 std::optional<Mechanism> parse_mechanism(std::string_view name) {
-    if (iequals(name, "PLAIN")) return Mechanism::plain;
-    if (iequals(name, "LOGIN")) return Mechanism::login;
+    if (text::iequals(name, "PLAIN")) return Mechanism::plain;
+    if (text::iequals(name, "LOGIN")) return Mechanism::login;
     return std::nullopt;
 }
 
@@ -68,8 +57,7 @@ std::variant<PlainCredentials, SaslError> parse_plain_message(std::string_view m
     std::string_view authcid = m.substr(first + 1, second - first - 1);
     std::string_view passwd = m.substr(second + 1);
     if (authcid.empty() || passwd.empty()) return SaslError::malformed;
-    if (!safe_field(authzid) || !safe_field(authcid) || !safe_field(passwd))
-        return SaslError::malformed;
+    if (!safe_field(authzid) || !safe_field(authcid) || !safe_field(passwd)) return SaslError::malformed;
     return PlainCredentials{std::string(authzid), std::string(authcid), std::string(passwd)};
 }
 

@@ -21,10 +21,10 @@ inline constexpr std::size_t kMaxPlainField = 255;
 inline constexpr std::size_t kMaxResponseLength = 12288;
 
 enum class SaslError {
-    bad_base64,   // not strict base64 (RFC 4954 4: 501 5.5.2; RFC 5034: -ERR)
-    malformed,    // decoded, but not a valid message for the mechanism
-    cancelled,    // the client sent "*" (RFC 4954 4: 501 5.0.0; RFC 5034 4)
-    too_long,     // response line over kMaxResponseLength
+    bad_base64,  // not strict base64 (RFC 4954 4: 501 5.5.2; RFC 5034: -ERR)
+    malformed,   // decoded, but not a valid message for the mechanism
+    cancelled,   // the client sent "*" (RFC 4954 4: 501 5.0.0; RFC 5034 4)
+    too_long,    // response line over kMaxResponseLength
 };
 const char* to_string(SaslError e);
 
@@ -35,7 +35,7 @@ std::optional<Mechanism> parse_mechanism(std::string_view name);
 const char* mechanism_name(Mechanism m);
 
 struct PlainCredentials {
-    std::string authzid;   // empty when the client did not ask to act as someone else
+    std::string authzid;  // empty when the client did not ask to act as someone else
     std::string authcid;
     std::string password;
 };

@@ -19,8 +19,7 @@ static bool parse_number(std::string_view text, std::size_t& out) {
 asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOptions options,
                                    net::BlockingPool* pool) {
     conn->set_timeout(options.timeout);
-    conn->write("+OK echo conn=" + std::to_string(conn->id()) + " worker=" + std::to_string(conn->worker()) +
-                "\r\n");
+    conn->write("+OK echo conn=" + std::to_string(conn->id()) + " worker=" + std::to_string(conn->worker()) + "\r\n");
     // co_await results go into variables: g++ 12 miscompiles `if (!co_await ...)`.
     bool ok = co_await conn->flush();
     if (!ok) co_return;
@@ -28,7 +27,14 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
         net::Line line = co_await conn->read_line(options.max_line);
         switch (line.status) {
             case net::ReadStatus::ok: break;
-            case net::ReadStatus::too_long: conn->write("-ERR line too long\r\n"); goto reply;
+            case net::ReadStatus::too_long:
+                if (line.abandoned) {
+                    conn->write("-ERR line too long, closing\r\n");
+                    co_await conn->flush();
+                    co_return;
+                }
+                conn->write("-ERR line too long\r\n");
+                goto reply;
             case net::ReadStatus::timeout:
                 conn->write("-ERR timeout\r\n");
                 co_await conn->flush();
@@ -59,8 +65,8 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
                 continue;
             }
         } else if (line.text == "TLS?") {
-            conn->write(conn->is_tls() ? "+OK tls=" + conn->tls_version() + " discarded=" +
-                                             std::to_string(conn->discarded_after_starttls()) + "\r\n"
+            conn->write(conn->is_tls() ? "+OK tls=" + conn->tls_version() +
+                                             " discarded=" + std::to_string(conn->discarded_after_starttls()) + "\r\n"
                                        : std::string("+OK plain\r\n"));
         } else if (line.text.rfind("READ ", 0) == 0) {
             std::size_t n = 0;
@@ -77,6 +83,10 @@ asio::awaitable<void> echo_session(std::shared_ptr<net::Connection> conn, EchoOp
             if (!parse_number(std::string_view(line.text).substr(6), ms) || ms > 60000) {
                 conn->write("-ERR bad time\r\n");
             } else if (line.text[0] == 'S') {
+                // Said at once, so a test knows the request is in flight without sleeping.
+                conn->write("+OK sleeping\r\n");
+                ok = co_await conn->flush();
+                if (!ok) co_return;
                 asio::steady_timer timer(conn->executor(), std::chrono::milliseconds(ms));
                 boost::system::error_code ec;
                 co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -2,7 +2,8 @@
 // Not shipped as a daemon. Greeting "+OK echo ...", then per line:
 //   QUIT -> "+OK bye" and close;   STARTTLS -> "+OK begin TLS" then the upgrade;
 //   TLS? -> "+OK tls=<version>" or "+OK plain";   READ n -> reads n octets, "+OK n <octets>";
-//   SLEEP ms -> "+OK slept" after ms;   BLOCK ms -> sleeps ms on the blocking pool;
+//   SLEEP ms -> "+OK sleeping" at once, "+OK slept" after ms;
+//   BLOCK ms -> sleeps ms on the blocking pool;
 //   anything else -> "+OK <line>".  Errors: "-ERR line too long", "-ERR bare LF" (strict),
 //   "-ERR NUL", "-ERR timeout" (then close), "-ERR shutting down" (then close).
 #pragma once

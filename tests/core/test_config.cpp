@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <unistd.h>
 
@@ -132,4 +133,104 @@ TEST_CASE("listen addresses") {
     CHECK(!parse_listen_address("127.0.0.1:65536").ok());
     CHECK(parse_listen_address("127.0.0.1:65535")->port == 65535);
     CHECK(!parse_listen_address("[::1]25").ok());
+}
+
+TEST_CASE("[relay] and [delivery]: defaults") {
+    auto c = parse_config("", "empty.toml");
+    REQUIRE(c.ok());
+    CHECK(c->relay.host.empty());
+    CHECK(c->relay.port == 25);
+    CHECK(c->relay.tls == RelayTls::starttls);
+    CHECK(c->relay.user.empty());
+    CHECK(c->delivery.resolver.empty());
+    CHECK(c->delivery.tls == DeliveryTls::may);
+    CHECK(c->delivery.retry_min == std::chrono::seconds(300));
+    CHECK(c->delivery.retry_max == std::chrono::seconds(4 * 3600));
+    CHECK(c->delivery.max_age == std::chrono::seconds(5 * 24 * 3600));
+    CHECK(c->delivery.delay_warning == std::chrono::seconds(4 * 3600));
+    CHECK(c->delivery.concurrency_per_destination == 20);
+    CHECK(c->delivery.connect_timeout == std::chrono::seconds(30));
+    CHECK(c->delivery.command_timeout == std::chrono::seconds(300));
+    CHECK(c->delivery.data_timeout == std::chrono::seconds(600));
+}
+
+TEST_CASE("[relay] and [delivery]: every key") {
+    auto c = parse_config(R"(
+[relay]
+host = "smtp.example.net"
+port = 587
+tls = "tls"
+user = "me@example.org"
+password_file = "/etc/hikyaku/relay.password"
+[delivery]
+resolver = "127.0.0.1:5353"
+tls = "encrypt"
+retry_min = 60
+retry_max = 600
+max_age = 3600
+delay_warning = 0
+concurrency_per_destination = 1
+connect_timeout = 2
+command_timeout = 3
+data_timeout = 4
+)",
+                          "outbound.toml");
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
+    CHECK(c->relay.host == "smtp.example.net");
+    CHECK(c->relay.port == 587);
+    CHECK(c->relay.tls == RelayTls::tls);
+    CHECK(c->relay.user == "me@example.org");
+    CHECK(c->relay.password_file == "/etc/hikyaku/relay.password");
+    CHECK(c->delivery.resolver == "127.0.0.1:5353");
+    CHECK(c->delivery.tls == DeliveryTls::encrypt);
+    CHECK(c->delivery.retry_min == std::chrono::seconds(60));
+    CHECK(c->delivery.retry_max == std::chrono::seconds(600));
+    CHECK(c->delivery.max_age == std::chrono::seconds(3600));
+    CHECK(c->delivery.delay_warning == std::chrono::seconds(0));
+    CHECK(c->delivery.concurrency_per_destination == 1);
+    CHECK(c->delivery.connect_timeout == std::chrono::seconds(2));
+    CHECK(c->delivery.command_timeout == std::chrono::seconds(3));
+    CHECK(c->delivery.data_timeout == std::chrono::seconds(4));
+    CHECK(parse_config("[delivery]\ntls = \"dane\"\n", "d.toml")->delivery.tls == DeliveryTls::dane);
+    CHECK(parse_config("[relay]\ntls = \"none\"\n", "d.toml")->relay.tls == RelayTls::none);
+}
+
+TEST_CASE("[relay] and [delivery]: errors") {
+    CHECK(error_of("[relay]\nhots = \"x\"\n") == "bad.toml:2: key 'relay.hots': unknown key");
+    CHECK(error_of("[relay]\npassword = \"secret\"\n") == "bad.toml:2: key 'relay.password': unknown key");
+    CHECK(error_of("[relay]\ntls = \"ssl\"\n") ==
+          "bad.toml:2: key 'relay.tls': must be one of \"none\", \"starttls\", \"tls\"");
+    CHECK(error_of("[relay]\nport = 0\n") == "bad.toml:2: key 'relay.port': out of range [1, 65535]");
+    CHECK(error_of("[relay]\nport = 65536\n") == "bad.toml:2: key 'relay.port': out of range [1, 65535]");
+    CHECK(error_of("[relay]\nuser = \"me\"\n").find("password_file") != std::string::npos);
+    CHECK(error_of("[relay]\nuser = \"me\"\npassword_file = \"/p\"\ntls = \"none\"\n").find("in the clear") !=
+          std::string::npos);
+    CHECK(error_of("[delivery]\ntls = \"none\"\n") ==
+          "bad.toml:2: key 'delivery.tls': must be one of \"may\", \"encrypt\", \"dane\"");
+    CHECK(error_of("[delivery]\nretry_min = 0\n") ==
+          "bad.toml:2: key 'delivery.retry_min': out of range [1, 4294967295]");
+    CHECK(error_of("[delivery]\nretry_min = 600\nretry_max = 60\n").find("retry_min is larger") != std::string::npos);
+    CHECK(error_of("[delivery]\nconcurrency_per_destination = 0\n") ==
+          "bad.toml:2: key 'delivery.concurrency_per_destination': out of range [1, 1000]");
+    CHECK(parse_config("[delivery]\nconcurrency_per_destination = 1000\n", "d.toml").ok());
+    CHECK(error_of("[delivery]\nconcurrency_per_destination = 1001\n").find("out of range") != std::string::npos);
+    CHECK(error_of("[delivery]\nresolver = \"127.0.0.1\"\n").find("delivery.resolver") != std::string::npos);
+    CHECK(error_of("[delivery]\nresolver = \"127.0.0.1:0\"\n").find("delivery.resolver") != std::string::npos);
+    CHECK(error_of("[delivery]\ndelay_warning = \"4h\"\n") ==
+          "bad.toml:2: key 'delivery.delay_warning': expected an integer");
+}
+
+TEST_CASE("the shipped example conf/hikyaku.toml loads, and its values are the defaults") {
+    const char* source = std::getenv("HIKYAKU_SOURCE_DIR");
+    REQUIRE_MESSAGE(source != nullptr, "HIKYAKU_SOURCE_DIR is not set (run through CTest)");
+    auto shipped = load_config(std::string(source) + "/conf/hikyaku.toml");
+    REQUIRE_MESSAGE(shipped.ok(), (shipped.ok() ? std::string() : shipped.error().message));
+    auto defaults = parse_config("", "empty.toml");
+    REQUIRE(defaults.ok());
+    // The example says "every key with its default": spot-check keys of each table.
+    CHECK(shipped->server.auth_threads == defaults->server.auth_threads);
+    CHECK(shipped->server.auth_cache_ttl == defaults->server.auth_cache_ttl);
+    CHECK(shipped->server.message_memory == defaults->server.message_memory);
+    CHECK(shipped->storage.max_message_size == defaults->storage.max_message_size);
+    CHECK(shipped->imapd.autologout == defaults->imapd.autologout);
 }

@@ -20,7 +20,7 @@ port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
 c = LineClient(port)
 check(c.line().startswith("+OK echo"), "greeting")
 c.send("SLEEP 300\r\n")
-time.sleep(0.05)
+check(c.line() == "+OK sleeping", "the request is in flight")
 p.signal(signal.SIGTERM)
 check(c.line() == "+OK slept", "request in flight completed after SIGTERM")
 c.send("QUIT\r\n")
@@ -81,14 +81,37 @@ else:
     print("note: not root; privilege dropping is exercised when the tests run as root (CI)")
 
 # --- memory per idle connection -------------------------------------------------------------
+
+
+def open_sockets(pid):
+    """The sockets process `pid` holds open (its listeners and its connections)."""
+    count = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            count += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass  # closed while we looked
+    return count
+
+
+def wait_until(event, what, bound=20):
+    """Polls `event` until it holds (the test fails after `bound` seconds): waiting for the
+    server's side of a change, never a guessed sleep."""
+    deadline = time.time() + bound
+    while not event() and time.time() < deadline:
+        time.sleep(0.01)
+    check(event(), "within %d s: %s" % (bound, what))
+
+
 p = Process([echo, "--listen", "127.0.0.1:0", "--workers", "2", "--log-level", "warn"])
 port = int(p.wait_for(r"READY echo 127.0.0.1:(\d+)").group(1))
+listening = open_sockets(p.proc.pid)
 warm = [LineClient(port) for _ in range(50)]
 for w in warm:
     w.line()
 for w in warm:
     w.close()
-time.sleep(0.3)
+wait_until(lambda: open_sockets(p.proc.pid) <= listening, "the server closed the 50 warm-up connections")
 before = p.rss_kib()
 idle = []
 for i in range(1000):
@@ -96,7 +119,7 @@ for i in range(1000):
     idle.append(cl)
 for cl in idle:
     cl.line()
-time.sleep(0.5)
+wait_until(lambda: open_sockets(p.proc.pid) >= listening + 1000, "the server holds the 1000 idle connections")
 after = p.rss_kib()
 per = (after - before) * 1024 / 1000
 print("memory: echo service RSS %d KiB -> %d KiB for 1000 idle connections: %.0f bytes per connection"

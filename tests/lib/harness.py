@@ -8,11 +8,15 @@ Transcript scripts (tests/<protocol>/transcripts/*.txt) are lines sent and lines
     S: 250 2.0.0 Ok                 the next line the server sends, exactly
     S~ ^250[ -]                     the next server line, matched by a regular expression
     S* ^250-                        zero or more server lines matching, then the next S line
+    S? 250-STARTTLS                 the next line, exactly, when the server offers TLS (the
+                                    daemons here always have a certificate; in-process runs
+                                    have none and skip it)
     CLOSED                          the server has closed the connection
     # comment, blank lines ignored
 """
 import atexit
 import os
+import pty
 import re
 import select
 import signal
@@ -20,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 _processes = []
@@ -50,7 +55,9 @@ def free_port():
 
 
 class Process:
-    """A child process whose stderr is collected; READY/listening lines give its ports."""
+    """A child process whose output is collected; READY/listening lines give its ports.
+    A reader thread drains its stdout and stderr all the time, so a daemon that logs a lot
+    (debug level) never blocks on a full pipe while a test is busy elsewhere."""
 
     def __init__(self, argv, stdin=None, env=None):
         self.argv = argv
@@ -59,29 +66,47 @@ class Process:
         _processes.append(self.proc)
         self.output = ""
         self.ports = {}
+        self._lock = threading.Lock()
+        self._readers = [threading.Thread(target=self._drain, args=(s,), daemon=True)
+                         for s in (self.proc.stdout, self.proc.stderr)]
+        for r in self._readers:
+            r.start()
+
+    def _drain(self, stream):
+        while True:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                return
+            with self._lock:
+                self.output += chunk.decode("utf-8", "replace")
 
     def _read_available(self, timeout):
-        streams = [s for s in (self.proc.stdout, self.proc.stderr) if s]
-        ready, _, _ = select.select(streams, [], [], timeout)
-        got = False
-        for s in ready:
-            chunk = os.read(s.fileno(), 65536)
-            if chunk:
-                self.output += chunk.decode("utf-8", "replace")
-                got = True
-        return got
+        """Waits up to `timeout` for more output; true if the output grew."""
+        with self._lock:
+            before = len(self.output)
+        deadline = time.time() + timeout
+        while True:
+            with self._lock:
+                if len(self.output) != before:
+                    return True
+            if time.time() >= deadline:
+                return False
+            time.sleep(0.01)
 
     def wait_for(self, pattern, timeout=20):
         """Waits until the collected output matches `pattern`; returns the match."""
         deadline = time.time() + timeout
         rx = re.compile(pattern, re.M)
         while time.time() < deadline:
-            m = rx.search(self.output)
+            with self._lock:
+                m = rx.search(self.output)
             if m:
                 return m
             if not self._read_available(0.05) and self.proc.poll() is not None:
-                self._read_available(0)
-                m = rx.search(self.output)
+                for r in self._readers:
+                    r.join(5)
+                with self._lock:
+                    m = rx.search(self.output)
                 if m:
                     return m
                 raise RuntimeError("%s exited (%s) before printing %r:\n%s" %
@@ -106,8 +131,8 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        while self._read_available(0):
-            pass
+        for r in self._readers:
+            r.join(5)
         return self.proc.returncode
 
     def rss_kib(self, field="VmRSS"):
@@ -213,7 +238,7 @@ def run_transcript(client, script, name="transcript", directive=None):
             client.send(line[3:] + "\r\n")
         elif line.startswith("C+ "):
             client.send(line[3:].encode("latin-1").decode("unicode_escape").encode("latin-1"))
-        elif line.startswith("S: "):
+        elif line.startswith("S: ") or line.startswith("S? "):
             got = client.line()
             assert got == line[3:], "%s\n   got: %r" % (where, got)
         elif line.startswith("S~ "):
@@ -254,14 +279,17 @@ class StoreTool:
             raise RuntimeError("store-tool %s: %s" % (" ".join(args), r.stderr.decode()))
         return r.stdout
 
-    def count(self, address):
-        return int(self.run("count", address))
+    def count(self, address, mailbox="INBOX"):
+        return int(self.run("count", address, mailbox))
 
-    def messages(self, address):
+    def mailboxes(self, address):
+        return self.run("mailboxes", address).decode().splitlines()
+
+    def messages(self, address, mailbox="INBOX"):
         import base64
         import json
         out = []
-        for line in self.run("dump", address).decode().splitlines():
+        for line in self.run("dump", address, mailbox).decode().splitlines():
             entry = json.loads(line)
             entry["raw"] = base64.b64decode(entry["raw"])
             out.append(entry)
@@ -272,6 +300,58 @@ class StoreTool:
 
     def integrity(self):
         return self.run("integrity").decode().strip()
+
+
+def run_on_terminal(argv, stdin=b"", timeout=120):
+    """Runs argv with its stderr on a pseudo-terminal (read as it comes, so it never fills) and
+    its stdout on a pipe; returns (exit code, stdout, what reached the terminal)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        out, _ = p.communicate(stdin, timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        reader.join(timeout=10)
+        os.close(master)
+    return p.returncode, out, b"".join(chunks)
+
+
+def delivery_reports(tool, address):
+    """The delivery status notifications (multipart/report) in a user's INBOX, parsed."""
+    import email
+    import email.policy
+    out = []
+    for m in tool.messages(address):
+        parsed = email.message_from_bytes(m["raw"], policy=email.policy.compat32)
+        if parsed.get_content_type() == "multipart/report":
+            out.append(parsed)
+    return out
+
+
+def dsn_recipient_blocks(report):
+    """The per-recipient blocks of an RFC 3464 report (its one message/delivery-status part,
+    after the per-message block), as dicts."""
+    status = [p for p in report.walk() if p.get_content_type() == "message/delivery-status"]
+    if len(status) != 1:
+        check(False, "a report has one message/delivery-status part, not %d" % len(status))
+    blocks = status[0].get_payload()  # compat32: Message objects, the per-message block first
+    return [dict(b.items()) for b in blocks[1:]]
 
 
 def strip_trace_headers(raw):
@@ -288,3 +368,53 @@ def strip_trace_headers(raw):
             continue
         break
     return b"\r\n".join(lines[i:])
+
+
+def fetchmail(protocol, port, user, password, cert, work, keep, implicit_tls, timeout=30):
+    """Runs fetchmail once (one-shot, verbose) against 127.0.0.1:port over `protocol` (POP3 or
+    IMAP), checking the certificate `cert` for the name localhost: STARTTLS/STLS on a plain port,
+    or implicit TLS. It delivers into an mbox under `work`; returns the messages (with LF line
+    ends, fetchmail's local convention) and fetchmail's output."""
+    import getpass
+    home = tempfile.mkdtemp(prefix="fetchmail-", dir=work)
+    mbox = os.path.join(home, "mbox")
+    rc = os.path.join(home, "fetchmailrc")
+    separator = b"From fetchmail@localhost Thu Jan 01 00:00:00 1970\n"
+    with open(rc, "w") as f:
+        f.write('set no syslog\n'
+                'poll localhost via 127.0.0.1 with proto %s service %d timeout %d\n'
+                '  user "%s" there with password "%s" is "%s" here\n'
+                '  options %s fetchall no rewrite %s sslcertck sslcommonname localhost sslcertfile "%s"\n'
+                '  mda "/bin/sh -c \'{ echo %s; cat; echo; } >> %s\'"\n'
+                % (protocol, port, timeout, user, password, getpass.getuser(), "keep" if keep else "no keep",
+                   "ssl" if implicit_tls else "sslproto tls1.2+", cert, separator.decode().strip(), mbox))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ, FETCHMAILHOME=home, HOME=home)
+    r = subprocess.run(["fetchmail", "--nodetach", "--invisible", "-f", rc, "-v"], capture_output=True, env=env,
+                       timeout=120)
+    log = r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+    if r.returncode != 0:
+        raise RuntimeError("fetchmail exit %d:\n%s" % (r.returncode, log[-4000:]))
+    parts = open(mbox, "rb").read().split(separator)
+    check(parts[0] == b"", "fetchmail: mbox starts with a From line")
+    return [p[:-1] for p in parts[1:]], log  # each part ends with the blank line the mda adds
+
+
+def check_clean_stop(daemon, tool, secret):
+    """The store is intact, the daemon stops with status 0, and its log holds no sanitizer
+    report and not `secret` (a password)."""
+    check(tool.integrity() == "ok", "store integrity")
+    check(daemon.stop() == 0, "%s stopped with exit status 0" % os.path.basename(daemon.argv[0]))
+    for marker in ("ERROR: AddressSanitizer", "runtime error:", secret):
+        check(marker not in daemon.output, "no %r in the daemon's log" % marker)
+
+
+def curl(url, user, password, cert, *args, timeout=30):
+    """Runs curl for `url` as `user` (trusting `cert`); returns what it printed, raises with
+    its error message when it fails."""
+    r = subprocess.run(["curl", "--silent", "--show-error", "--max-time", str(timeout), "--cacert", cert,
+                        "--user", "%s:%s" % (user, password)] + list(args) + [url], capture_output=True,
+                       timeout=timeout + 10)
+    if r.returncode != 0:
+        raise RuntimeError("curl %s failed (%d): %s" % (url, r.returncode, r.stderr.decode("utf-8", "replace")))
+    return r.stdout

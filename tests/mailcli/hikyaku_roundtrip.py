@@ -1,7 +1,8 @@
 """hikyaku_roundtrip.py: mailcli against hikyaku's own daemons: send through smtpd's submission
 port (AUTH, plaintext from loopback) and its inbound port (no AUTH), then read the
 messages back over pop3d (plaintext from loopback and implicit TLS): the stored message is the one mailcli
-composed (after smtpd's trace headers), fetch --keep tracks UIDLs, delete removes.
+composed (after smtpd's trace headers), stat, uidl and top agree, fetch --keep tracks UIDLs,
+fetch over 3 connections from a maildrop pop3d locks gets each message once, delete removes.
 Usage: hikyaku_roundtrip.py MAILCLI SMTPD POP3D
 Must never: leave a daemon running (the harness stops them at exit).
 """
@@ -12,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from harness import Process, Store, check, strip_trace_headers  # noqa: E402
+from harness import LineClient, Process, Store, check, strip_trace_headers  # noqa: E402
 
 MAILCLI, SMTPD, POP3D = sys.argv[1:4]
 store = Store('[smtpd]\nhostname = "mx.example.test"\nlisten = ["127.0.0.1:0"]\nsubmission = ["127.0.0.1:0"]\n'
@@ -65,11 +66,41 @@ r = mailcli(["pop", "read", "1"], b"", "bob@example.test", "bob-pw", pop_ports["
 text = r.stdout.decode()
 check("Subject: über hikyaku" in text and ".leading dot\nünïcödé" in text and "notes ü.txt" in text,
       "the rendered message (%r)" % text[:300])
+r = mailcli(["--json", "pop", "stat"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"], tls="none")
+check(r.returncode == 0 and json.loads(r.stdout) == {"messages": 2, "octets": sum(m["size"] for m in listing)},
+      "pop stat agrees with LIST (%r)" % r.stdout)
+r = mailcli(["--json", "pop", "uidl"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"], tls="none")
+check(r.returncode == 0 and len({u["uid"] for u in json.loads(r.stdout)}) == 2, "pop uidl: two distinct ids")
+r = mailcli(["pop", "top", "1", "0"], b"", "bob@example.test", "bob-pw", pop_ports["pop3s"], tls="tls")
+check(r.returncode == 0 and "Subject: =?UTF-8?" in r.stdout.decode() and "Hello Bob" not in r.stdout.decode(),
+      "pop top 1 0: the header only")
 box = os.path.join(tmp, "Mail")
 for expected in (2, 0):
     r = mailcli(["--json", "pop", "fetch", "--to", box, "--keep"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"],
                 tls="none")
     check(r.returncode == 0 and json.loads(r.stdout)["fetched"] == expected, "fetch --keep fetched %d" % expected)
+# pop3d locks the maildrop (RFC 1939 8): while another session holds it, fetch is refused
+# with [IN-USE] in one line. Over 3 connections, a session that asks while the first holds
+# the lock is refused and the first fetches everything.
+holder = LineClient(pop_ports["pop3"])
+check(holder.line().startswith("+OK"), "a session of our own")
+holder.send("USER bob@example.test\r\n")
+holder.line()
+holder.send("PASS bob-pw\r\n")
+check(holder.line().startswith("+OK"), "it holds bob's maildrop")
+r = mailcli(["pop", "fetch", "--to", os.path.join(tmp, "Locked"), "--connections", "3"], b"", "bob@example.test",
+            "bob-pw", pop_ports["pop3"], tls="none")
+check(r.returncode != 0 and b"[IN-USE]" in r.stderr and r.stderr.count(b"\n") == 1,
+      "a locked maildrop: one line with [IN-USE] (%d %r)" % (r.returncode, r.stderr))
+holder.send("QUIT\r\n")
+check(holder.line().startswith("+OK") and holder.closed(), "the lock is released")
+r = mailcli(["--json", "pop", "fetch", "--to", os.path.join(tmp, "Parallel"), "--keep", "--connections", "3"], b"",
+            "bob@example.test", "bob-pw", pop_ports["pop3"], tls="none")
+result = json.loads(r.stdout or b"{}")
+check(r.returncode == 0 and result["fetched"] == 2 and len(os.listdir(os.path.join(tmp, "Parallel", "new"))) == 2,
+      "fetch --connections 3 from a locking server: every message once (%r %r)" % (result, r.stderr))
+check(result["failed_connections"] == 0 or b"IN-USE" in r.stderr or b"locked" in r.stderr,
+      "a refused session is reported as such (%r)" % r.stderr)
 r = mailcli(["pop", "delete", "1", "2"], b"", "bob@example.test", "bob-pw", pop_ports["pop3s"], tls="tls")
 check(r.returncode == 0, "delete 1 2")
 r = mailcli(["--json", "pop", "list"], b"", "bob@example.test", "bob-pw", pop_ports["pop3"], tls="none")

@@ -1,6 +1,7 @@
-// mailcli_test.cpp: the pure parts of mailcli: SMTP reply and EHLO parsing, dot-stuffing,
-// POP3 scan/UIDL lines, the renderer (HTML, terminal safety, attachments, file names),
-// the accounts file, Maildir delivery and UIDL state, JSON and tables.
+// mailcli_test.cpp: the pure parts of mailcli: dot-stuffing, the renderer (HTML, terminal
+// safety, attachments, file names), the accounts file (unknown keys named with file and
+// line), Maildir delivery and UIDL state, JSON and tables. (The reply parsers it uses are
+// common/client's, tested in tests/client.)
 // Must never: need a network or a terminal.
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -15,85 +16,17 @@
 #include "mailcli/errors.h"
 #include "mailcli/maildir.h"
 #include "mailcli/output.h"
-#include "mailcli/pop3_client.h"
 #include "mailcli/render.h"
 #include "mailcli/smtp_client.h"
 
 using namespace hikyaku;
 using namespace hikyaku::mailcli;
 
-TEST_CASE("SMTP reply lines") {
-    int code = 0;
-    bool last = false;
-    std::string text;
-    CHECK(parse_reply_line("250-mail.example", code, last, text));
-    CHECK(code == 250);
-    CHECK_FALSE(last);
-    CHECK(text == "mail.example");
-    CHECK(parse_reply_line("354 go ahead", code, last, text));
-    CHECK(last);
-    CHECK(parse_reply_line("220", code, last, text));
-    CHECK(last);
-    CHECK(text.empty());
-    CHECK_FALSE(parse_reply_line("25", code, last, text));
-    CHECK_FALSE(parse_reply_line("250x", code, last, text));
-    CHECK_FALSE(parse_reply_line("abc def", code, last, text));
-    CHECK_FALSE(parse_reply_line("650 six", code, last, text));
-    CHECK_FALSE(parse_reply_line("+OK pop", code, last, text));
-}
-
-TEST_CASE("EHLO extensions") {
-    SmtpReply r;
-    r.code = 250;
-    r.lines = {"mx.example greets you", "PIPELINING", "SIZE 1000", "8bitmime",
-               "AUTH LOGIN PLAIN", "STARTTLS", "SMTPUTF8"};
-    SmtpExtensions e = parse_ehlo(r);
-    CHECK(e.pipelining);
-    CHECK(e.size);
-    CHECK(e.size_limit == 1000);
-    CHECK(e.eight_bit_mime);
-    CHECK(e.auth_plain);
-    CHECK(e.auth_login);
-    CHECK(e.starttls);
-    CHECK(e.smtputf8);
-    r.lines = {"mx", "AUTH=LOGIN", "SIZE"};
-    e = parse_ehlo(r);
-    CHECK(e.auth_login);
-    CHECK_FALSE(e.auth_plain);
-    CHECK(e.size);
-    CHECK(e.size_limit == 0);
-    CHECK_FALSE(e.starttls);
-    // The greeting line is not an extension.
-    r.lines = {"STARTTLS"};
-    CHECK_FALSE(parse_ehlo(r).starttls);
-}
-
 TEST_CASE("dot-stuffing") {
     CHECK(dot_stuff("a\r\n.b\r\n..c\r\n") == "a\r\n..b\r\n...c\r\n.\r\n");
     CHECK(dot_stuff(".\r\n") == "..\r\n.\r\n");
     CHECK(dot_stuff("no end") == "no end\r\n.\r\n");
     CHECK(dot_stuff("") == ".\r\n");
-}
-
-TEST_CASE("POP3 scan and UIDL lines") {
-    auto l = parse_scan_line("3 1200");
-    REQUIRE(l);
-    CHECK(l->number == 3);
-    CHECK(l->size == 1200);
-    CHECK_FALSE(parse_scan_line("0 10"));
-    CHECK_FALSE(parse_scan_line("x 10"));
-    CHECK_FALSE(parse_scan_line("3"));
-    CHECK_FALSE(parse_scan_line("3 -1"));
-    auto u = parse_uid_line("2 abc.DEF~1");
-    REQUIRE(u);
-    CHECK(u->number == 2);
-    CHECK(u->uid == "abc.DEF~1");
-    CHECK_FALSE(parse_uid_line("2 "));
-    CHECK_FALSE(parse_uid_line("2 a b"));
-    CHECK_FALSE(parse_uid_line("2 " + std::string(71, 'a')));
-    CHECK(unstuff("..x") == ".x");
-    CHECK(unstuff(".") == ".");
-    CHECK(unstuff("x") == "x");
 }
 
 TEST_CASE("renderer: plain text, decoded headers, attachments") {
@@ -146,7 +79,9 @@ TEST_CASE("renderer: HTML-only and alternative messages") {
 }
 
 TEST_CASE("renderer: terminal control characters never pass") {
-    const std::string raw = "Subject: =?UTF-8?B?G1szMW1yZWQ=?=\r\n\r\nbody \x1b]0;title\x07 \xc2\x9b" "31m\r\n";
+    const std::string raw =
+        "Subject: =?UTF-8?B?G1szMW1yZWQ=?=\r\n\r\nbody \x1b]0;title\x07 \xc2\x9b"
+        "31m\r\n";
     RenderedMessage r = render_message(raw);
     const std::string text = format_rendered(r);
     CHECK(text.find('\x1b') == std::string::npos);
@@ -200,6 +135,33 @@ tls = "none"
     CHECK(code_of([&] { (void)run_password_command("exit 3"); }) == ExitCode::auth);
 }
 
+TEST_CASE("accounts file: an unknown key is an error naming the file, the line and the key") {
+    auto message_of = [](const std::string& toml) -> std::string {
+        try {
+            (void)parse_account(toml, "", "mailcli.toml");
+        } catch (const CliError& e) {
+            CHECK(e.code() == ExitCode::usage);
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(message_of("[accounts.x]\nhost = \"h\"\nsmtp-port = 25\n") ==
+          "mailcli.toml:3: unknown key 'smtp-port' in [accounts.x]");
+    // In any account, not only the one used.
+    CHECK(message_of("default = \"x\"\n[accounts.x]\nhost = \"h\"\n[accounts.y]\nhots = \"h\"\n") ==
+          "mailcli.toml:5: unknown key 'hots' in [accounts.y]");
+    CHECK(message_of("defualt = \"x\"\n[accounts.x]\n") == "mailcli.toml:1: unknown key 'defualt'");
+    CHECK(message_of("[acounts.x]\nhost = \"h\"\n") == "mailcli.toml:1: unknown key 'acounts'");
+    CHECK(message_of("accounts = 3\n") == "mailcli.toml: accounts must be a table ([accounts.NAME])");
+    // Every documented key is known.
+    const Account a = parse_account(
+        "[accounts.all]\nhost = \"h\"\nuser = \"u\"\nfrom = \"f <f@x>\"\ntls = \"tls\"\nsmtp_port = 1\n"
+        "pop3_port = 2\nimap_port = 3\nca = \"c.pem\"\ninsecure = true\npassword_command = \"pass x\"\n",
+        "", "t");
+    CHECK(a.imap_port == 3);
+    CHECK(a.insecure);
+}
+
 TEST_CASE("Maildir delivery, UIDL state and new files") {
     char tmpl[] = "/tmp/mailcli-test-XXXXXX";
     REQUIRE(mkdtemp(tmpl));
@@ -227,8 +189,7 @@ TEST_CASE("JSON strings and tables") {
     CHECK(json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
     CHECK(json_string("\xff") == "\"\xEF\xBF\xBD\"");
     OutputStyle plain;
-    CHECK(format_table({"#", "NAME"}, {{"1", "x"}, {"10", "yy"}}, {true, false}, plain) ==
-          " #  NAME\n 1  x\n10  yy\n");
+    CHECK(format_table({"#", "NAME"}, {{"1", "x"}, {"10", "yy"}}, {true, false}, plain) == " #  NAME\n 1  x\n10  yy\n");
     OutputStyle tty;
     tty.tty = true;
     tty.width = 20;

@@ -1,8 +1,9 @@
 """pop_dovecot.py: mailcli pop against Dovecot's pop3d (an independent POP3 server) started here
 with a temporary configuration on loopback ports: list (TOP 0 headers, --json and columns),
-read (rendered text and HTML, attachment list), save (decoded attachment bytes), fetch into
-a Maildir with --keep and UIDL tracking (no second download), delete, STLS and implicit TLS
-verified with --ca, and a refused password.
+stat, uidl, top, read (rendered text and HTML, attachment list), save (decoded attachment
+bytes), fetch into a Maildir with --keep and UIDL tracking (no second download), fetch over 2
+connections with its progress bar on a terminal and over 4 (each message once), delete,
+STLS and implicit TLS verified with --ca, and a refused password.
 Usage: pop_dovecot.py MAILCLI
 Must never: touch a system-wide Dovecot; every file lives in a temporary directory.
 """
@@ -10,80 +11,21 @@ import glob
 import gzip
 import json
 import os
-import pwd
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from harness import Process, check, free_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import check, run_on_terminal  # noqa: E402
+from dovecot_server import Dovecot  # noqa: E402
 
 MAILCLI = sys.argv[1]
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-if not os.path.exists(DOVECOT):
-    # A missing peer is a broken install, not a reason to pass quietly.
-    print("FAIL: dovecot is not installed; run scripts/install-deps.sh test")
-    sys.exit(1)
 
-tmp = tempfile.mkdtemp(prefix="mailcli-dovecot-")
-os.chmod(tmp, 0o755)
-cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", key, "-out", cert], check=True, capture_output=True)
-if os.getuid() == 0:
-    mail_user = internal_user = "dovecot"
-    login_user = "dovenull"
-else:
-    mail_user = internal_user = login_user = pwd.getpwuid(os.getuid()).pw_name
-uid, gid = pwd.getpwnam(mail_user).pw_uid, pwd.getpwnam(mail_user).pw_gid
-port, tls_port = free_port(), free_port()
-with open(os.path.join(tmp, "passwd"), "w") as f:
-    f.write("alice:{PLAIN}alice-pw\n")
-maildir = os.path.join(tmp, "mail", "alice")
-for sub in ("new", "cur", "tmp"):
-    os.makedirs(os.path.join(maildir, sub))
-config = os.path.join(tmp, "dovecot.conf")
-with open(config, "w") as f:
-    f.write("""
-base_dir = {t}/run
-state_dir = {t}/state
-log_path = /dev/stderr
-protocols = pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{t}/cert.pem
-ssl_key = <{t}/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 1
-default_internal_user = {iu}
-default_login_user = {lu}
-mail_location = maildir:{t}/mail/%u
-pop3_uidl_format = %08Xu%08Xv
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {t}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={t}/mail/%u
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {p}
-  }}
-  inet_listener pop3s {{
-    address = 127.0.0.1
-    port = {ps}
-    ssl = yes
-  }}
-}}
-""".format(t=tmp, iu=internal_user, lu=login_user, uid=uid, gid=gid, p=port, ps=tls_port))
+dovecot = Dovecot(protocols=("pop3",))
+tmp, cert = dovecot.tmp, dovecot.cert
+port, tls_port = dovecot.pop3_port, dovecot.pop3s_port
+maildir = dovecot.maildir()
 
 
 def mailcli(*args, stdin=b"alice-pw\n", tls="none", p=None):
@@ -105,29 +47,14 @@ check(composed.returncode == 0, "composed a message with mailcli --dry-run")
 html = (b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: =?ISO-8859-1?Q?caf=E9?=\r\n"
         b"Date: Fri, 27 Nov 2026 10:00:00 +0100\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
         b"<html><body><p>Hello <b>Alice</b> &amp; all</p></body></html>\r\n")
+delivered = int(time.time()) - 60
 for i, raw in enumerate((composed.stdout, html), 1):
-    with open(os.path.join(maildir, "new", "%d.test:2," % i), "wb") as f:
+    path = os.path.join(maildir, "new", "%d.test:2," % i)
+    with open(path, "wb") as f:
         f.write(raw)
-    time.sleep(0.01)
-if os.getuid() == 0:
-    for root, dirs, files in os.walk(os.path.join(tmp, "mail")):
-        for n in dirs + files:
-            os.chown(os.path.join(root, n), uid, gid)
-    os.chown(os.path.join(tmp, "mail"), uid, gid)
-
-server = Process([DOVECOT, "-F", "-c", config])
+    os.utime(path, (delivered + i, delivered + i))  # message i arrived before i+1, whatever the clock's grain
+dovecot.start()
 try:
-    deadline = time.time() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.time() > deadline or server.proc.poll() is not None:
-                server.stop()
-                raise RuntimeError("dovecot did not start:\n" + server.output[-3000:])
-            time.sleep(0.1)
-
     r = mailcli("--json", "pop", "list")
     check(r.returncode == 0, "pop list --json exits 0 (%r)" % r.stderr[-800:])
     listing = json.loads(r.stdout)
@@ -139,6 +66,29 @@ try:
     text = r.stdout.decode()
     check(r.returncode == 0 and "SUBJECT" in text and "café" in text and "\x1b" not in text,
           "columns without colors when not on a terminal")
+
+    r = mailcli("--json", "pop", "stat")
+    check(r.returncode == 0 and json.loads(r.stdout) == {"messages": 2, "octets": sum(m["size"] for m in listing)},
+          "pop stat: messages and octets as LIST counts them (%r)" % r.stdout)
+    r = mailcli("pop", "stat")
+    check(r.returncode == 0 and r.stdout.decode().startswith("2 messages, "), "pop stat for people (%r)" % r.stdout)
+    r = mailcli("--json", "pop", "uidl")
+    uids = json.loads(r.stdout)
+    check(r.returncode == 0 and [u["number"] for u in uids] == [1, 2] and all(u["uid"] for u in uids),
+          "pop uidl lists a unique id per message (%r)" % r.stdout)
+    r = mailcli("pop", "uidl")
+    check(r.returncode == 0 and uids[1]["uid"] in r.stdout.decode(), "pop uidl as a table")
+    r = mailcli("pop", "top", "2", "0")
+    text = r.stdout.decode()
+    check(r.returncode == 0 and "Subject: =?ISO-8859-1?Q?caf=E9?=" in text and "Hello" not in text,
+          "pop top N 0: the header only (%r)" % text)
+    r = mailcli("pop", "top", "2")
+    check(r.returncode == 0 and "<p>Hello <b>Alice</b>" in r.stdout.decode() and "\r" not in r.stdout.decode(),
+          "pop top N: the header and the first lines, terminal-safe")
+    r = mailcli("--json", "pop", "top", "2", "1")
+    check(r.returncode == 0 and json.loads(r.stdout)["text"].endswith("</html>\r\n"), "pop top --json")
+    r = mailcli("pop", "top", "9")
+    check(r.returncode == 2 and b"no message 9" in r.stderr, "top of a missing message is a usage error")
 
     r = mailcli("pop", "read", "1")
     text = r.stdout.decode()
@@ -189,8 +139,37 @@ try:
     r = mailcli("--json", "pop", "list")
     check(json.loads(r.stdout) == [], "the mailbox is empty")
 
+    # --- fetch over 4 connections: disjoint shares into one Maildir, each message once ----------
+    bulk = {}
+    for i in range(150):
+        raw = (b"From: bulk@example.test\r\nSubject: bulk %d\r\n\r\n" % i) + (b"line %d\r\n" % i) * (i * 7 + 1)
+        bulk[raw] = i
+        path = os.path.join(maildir, "new", "%d.bulk%03d.test" % (delivered + 10 + i, i))
+        with open(path, "wb") as f:
+            f.write(raw)
+    code, out, err = run_on_terminal([MAILCLI, "--accounts", "/dev/null", "--host", "127.0.0.1", "--port", str(port),
+                                      "--tls", "none", "--user", "alice", "--password-stdin", "pop", "fetch", "--keep",
+                                      "--to", os.path.join(tmp, "OnTerminal"), "--connections", "2"], b"alice-pw\n")
+    check(code == 0 and b"150/150 msgs" in err and b"MB/s" in err and b"ETA" in err,
+          "a progress bar on a terminal (%r)" % err[-200:])
+    parallel = os.path.join(tmp, "Parallel")
+    r = mailcli("--json", "--trace", "pop", "fetch", "--to", parallel, "--connections", "4")
+    result = json.loads(r.stdout)
+    check(r.returncode == 0 and result["fetched"] == 150 and result["deleted"] == 150 and result["connections"] == 4
+          and result["failed_connections"] == 0, "fetch over 4 connections (%r %r)" % (result, r.stderr[-300:]))
+    check(r.stderr.count(b"C: USER alice") + r.stderr.count(b"C: AUTH PLAIN") == 4,
+          "4 logins: the first session goes on as one of the 4")
+    retrieved = [int(line.split()[2]) for line in r.stderr.splitlines() if line.startswith(b"C: RETR ")]
+    check(len(retrieved) == 150, "150 RETR, none twice (%d)" % len(retrieved))
+    files = glob.glob(os.path.join(parallel, "new", "*"))
+    got = sorted(bulk[open(p, "rb").read()] for p in files)
+    check(got == list(range(150)), "each message once in the one Maildir, byte for byte")
+    check(os.listdir(os.path.join(parallel, "tmp")) == [], "nothing left in tmp/")
+    r = mailcli("--json", "pop", "list")
+    check(json.loads(r.stdout) == [], "every session's deletions committed")
+
     r = mailcli("pop", "list", stdin=b"wrong\n")
     check(r.returncode == 5 and b"wrong" not in r.stderr, "a refused password: exit 5 (%d)" % r.returncode)
 finally:
-    server.stop()
+    dovecot.remove()
 print("all passed")

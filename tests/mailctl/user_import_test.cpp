@@ -14,8 +14,9 @@ using namespace hikyaku::mailctl;
 
 namespace {
 
-const std::string kHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const std::string kHash =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 storage::UserImport parsed(std::string_view line) {
     auto r = parse_import_line(line);
@@ -49,8 +50,7 @@ TEST_CASE("parse_size: bytes or K/M/G, nothing else") {
     CHECK(parse_size("512K") == 512u << 10);
     CHECK(parse_size("25m") == 25u << 20);
     CHECK(parse_size("2G") == 2ull << 30);
-    for (const char* bad : {"", "M", "-1", "1.5M", "1MB", "1T", " 1", "1 ", "18446744073709551616",
-                            "17179869184G"})
+    for (const char* bad : {"", "M", "-1", "1.5M", "1MB", "1T", " 1", "1 ", "18446744073709551616", "17179869184G"})
         CHECK_MESSAGE(!parse_size(bad), bad);
 }
 
@@ -115,7 +115,8 @@ TEST_CASE("read_import: line numbers count every line; LF, CRLF and a last line 
     CHECK((*r)[1].quota_bytes == 2u << 20);
     CHECK((*r)[2].address == "dave@example.com");
 
-    CHECK(read_error(text + "\nerin@example.com " + kHash + " big\n") == "users.txt:8: bad quota (bytes, or a number with K, M or G)");
+    CHECK(read_error(text + "\nerin@example.com " + kHash + " big\n") ==
+          "users.txt:8: bad quota (bytes, or a number with K, M or G)");
     CHECK(read_error("\n\n\nbad-line\n").rfind("users.txt:4: ", 0) == 0);
 
     auto empty = read("");
@@ -127,7 +128,8 @@ TEST_CASE("read_import: line numbers count every line; LF, CRLF and a last line 
 }
 
 TEST_CASE("read_import: an address twice names both lines") {
-    std::string text = "bob@example.com " + kHash + "\ncarol@example.com " + kHash + "\nBOB@example.com " + kHash + "\n";
+    std::string text =
+        "bob@example.com " + kHash + "\ncarol@example.com " + kHash + "\nBOB@example.com " + kHash + "\n";
     CHECK(read_error(text) == "users.txt:3: bob@example.com is already on line 1");
 }
 

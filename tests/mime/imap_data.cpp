@@ -84,16 +84,16 @@ public:
                 p_ = start + n;
             } else {
                 std::size_t start = p_;
-                while (p_ < in_.size() && in_[p_] != ' ' && in_[p_] != '(' && in_[p_] != ')' &&
-                       in_[p_] != '"' && in_[p_] != '\r' && in_[p_] != '\n')
+                while (p_ < in_.size() && in_[p_] != ' ' && in_[p_] != '(' && in_[p_] != ')' && in_[p_] != '"' &&
+                       in_[p_] != '\r' && in_[p_] != '\n')
                     ++p_;
                 if (p_ == start) {
                     error = "unexpected character at " + std::to_string(p_);
                     return false;
                 }
                 v.text.assign(in_.substr(start, p_ - start));
-                bool nil = v.text.size() == 3 && (v.text[0] | 0x20) == 'n' &&
-                           (v.text[1] | 0x20) == 'i' && (v.text[2] | 0x20) == 'l';
+                bool nil = v.text.size() == 3 && (v.text[0] | 0x20) == 'n' && (v.text[1] | 0x20) == 'i' &&
+                           (v.text[2] | 0x20) == 'l';
                 v.kind = nil ? ImapValue::Kind::nil : ImapValue::Kind::atom;
             }
             out.push_back(std::move(v));
@@ -114,27 +114,25 @@ bool parse_imap_data(std::string_view in, std::vector<ImapValue>& out, std::stri
 
 std::string to_string(const ImapValue& v) {
     switch (v.kind) {
-    case ImapValue::Kind::nil:
-        return "NIL";
-    case ImapValue::Kind::atom:
-        return v.text;
-    case ImapValue::Kind::string: {
-        if (v.literal) return "{" + std::to_string(v.text.size()) + "}\r\n" + v.text;
-        std::string s = "\"";
-        for (char c : v.text) {
-            if (c == '"' || c == '\\') s += '\\';
-            s += c;
+        case ImapValue::Kind::nil: return "NIL";
+        case ImapValue::Kind::atom: return v.text;
+        case ImapValue::Kind::string: {
+            if (v.literal) return "{" + std::to_string(v.text.size()) + "}\r\n" + v.text;
+            std::string s = "\"";
+            for (char c : v.text) {
+                if (c == '"' || c == '\\') s += '\\';
+                s += c;
+            }
+            return s + "\"";
         }
-        return s + "\"";
-    }
-    case ImapValue::Kind::list: {
-        std::string s = "(";
-        for (std::size_t i = 0; i < v.items.size(); ++i) {
-            if (i > 0) s += ' ';
-            s += to_string(v.items[i]);
+        case ImapValue::Kind::list: {
+            std::string s = "(";
+            for (std::size_t i = 0; i < v.items.size(); ++i) {
+                if (i > 0) s += ' ';
+                s += to_string(v.items[i]);
+            }
+            return s + ")";
         }
-        return s + ")";
-    }
     }
     return {};
 }

@@ -13,9 +13,9 @@ namespace hikyaku::test {
 struct ImapValue {
     enum class Kind { atom, string, nil, list };
     Kind kind = Kind::atom;
-    std::string text;               // atom or string contents
-    std::vector<ImapValue> items;   // list members
-    bool literal = false;           // string was sent as a literal
+    std::string text;              // atom or string contents
+    std::vector<ImapValue> items;  // list members
+    bool literal = false;          // string was sent as a literal
 };
 
 // Parses a sequence of space-separated values. Returns false with `error` set on bad syntax.

@@ -64,8 +64,7 @@ void check_consistent(const Part& p, std::size_t begin, std::size_t end) {
     REQUIRE(p.header_offset >= begin);
     REQUIRE(p.header_offset + p.header_size == p.body_offset);
     REQUIRE(p.body_offset + p.body_size <= end);
-    for (const Part& c : p.children)
-        check_consistent(c, p.body_offset, p.body_offset + p.body_size);
+    for (const Part& c : p.children) check_consistent(c, p.body_offset, p.body_offset + p.body_size);
 }
 
 }  // namespace
@@ -85,8 +84,8 @@ TEST_CASE("cache: round trip keeps every field") {
 }
 
 TEST_CASE("cache: round trip of degenerate messages") {
-    for (const char* v : {"", "\n", "Subject: x", "Content-Type: multipart/mixed\n\n",
-                          "Content-Type: message/rfc822\n\n"}) {
+    for (const char* v :
+         {"", "\n", "Subject: x", "Content-Type: multipart/mixed\n\n", "Content-Type: message/rfc822\n\n"}) {
         INFO(v);
         auto m = parse_message(crlf(v));
         REQUIRE(m.ok());
@@ -160,9 +159,9 @@ TEST_CASE("cache: ranges outside the message are refused") {
 TEST_CASE("cache: huge counts and lengths are refused without allocating them") {
     std::string blob = "HKMC";
     blob += '\x01';
-    blob += "\x10";                                      // size 16
-    blob += '\0';                                        // degraded
-    blob += "\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x7F";      // header count 2^63-1
+    blob += "\x10";                                  // size 16
+    blob += '\0';                                    // degraded
+    blob += "\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x7F";  // header count 2^63-1
     CHECK_FALSE(decode_cache(blob).ok());
     std::string overflow = "HKMC";
     overflow += '\x01';

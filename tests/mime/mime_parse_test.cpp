@@ -32,19 +32,14 @@ ParsedMessage parse(std::string_view raw, const ParseLimits& limits = {}) {
     return std::move(r).value();
 }
 
-std::string_view body_of(std::string_view raw, const Part& p) {
-    return raw.substr(p.body_offset, p.body_size);
-}
-std::string_view header_of(std::string_view raw, const Part& p) {
-    return raw.substr(p.header_offset, p.header_size);
-}
+std::string_view body_of(std::string_view raw, const Part& p) { return raw.substr(p.body_offset, p.body_size); }
+std::string_view header_of(std::string_view raw, const Part& p) { return raw.substr(p.header_offset, p.header_size); }
 
 void check_consistent(const Part& p, std::size_t begin, std::size_t end) {
     REQUIRE(p.header_offset >= begin);
     REQUIRE(p.header_offset + p.header_size == p.body_offset);
     REQUIRE(p.body_offset + p.body_size <= end);
-    for (const Part& c : p.children)
-        check_consistent(c, p.body_offset, p.body_offset + p.body_size);
+    for (const Part& c : p.children) check_consistent(c, p.body_offset, p.body_offset + p.body_size);
 }
 
 // Grinding: the LF and CRLF forms give the same structure; every prefix stays consistent.
@@ -80,8 +75,7 @@ const char* const kMultipart =
 std::string nested(std::size_t n) {
     std::string s = "Subject: deep\n";
     for (std::size_t i = 0; i < n; ++i)
-        s += "Content-Type: multipart/mixed; boundary=L" + std::to_string(i) + "\n\n--L" +
-             std::to_string(i) + "\n";
+        s += "Content-Type: multipart/mixed; boundary=L" + std::to_string(i) + "\n\n--L" + std::to_string(i) + "\n";
     s += "Content-Type: text/plain\n\nleaf\n";
     for (std::size_t i = n; i-- > 0;) s += "--L" + std::to_string(i) + "--\n";
     return s;
@@ -139,8 +133,7 @@ TEST_CASE("multipart: preamble and epilogue belong to no part, CRLF before delim
 }
 
 TEST_CASE("multipart: a line that only starts with the boundary is body text (RFC 2046 5.1.1)") {
-    std::string raw = crlf(
-        "Content-Type: multipart/mixed; boundary=bb\n\n--bb\n\none\n--bbx not\n --bb\n--bb--\n");
+    std::string raw = crlf("Content-Type: multipart/mixed; boundary=bb\n\n--bb\n\none\n--bbx not\n --bb\n--bb--\n");
     ParsedMessage m = parse(raw);
     REQUIRE(m.root.children.size() == 1);
     CHECK(body_of(raw, m.root.children[0]) == "one\r\n--bbx not\r\n --bb");
@@ -222,8 +215,7 @@ TEST_CASE("multipart without boundary has no parts and shows one empty text/plai
     ParsedMessage m = parse(crlf("Content-Type: multipart/mixed\n\n--x\n\nx\n--x--\n"));
     CHECK(m.root.kind == PartKind::multipart);
     CHECK(m.root.children.empty());
-    CHECK(imap_body(m) ==
-          "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")");
+    CHECK(imap_body(m) == "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")");
 }
 
 TEST_CASE("no body, empty body, empty message") {
@@ -243,8 +235,7 @@ TEST_CASE("no body, empty body, empty message") {
 }
 
 TEST_CASE("message/rfc822: encapsulated envelope and body; encoded ones stay opaque") {
-    const char* v =
-        "Content-Type: message/rfc822\n\nSubject: inner\nFrom: c@d.example\n\nhello\n";
+    const char* v = "Content-Type: message/rfc822\n\nSubject: inner\nFrom: c@d.example\n\nhello\n";
     std::string raw = crlf(v);
     ParsedMessage m = parse(raw);
     REQUIRE(m.root.kind == PartKind::message);
@@ -257,30 +248,29 @@ TEST_CASE("message/rfc822: encapsulated envelope and body; encoded ones stay opa
           "\"d.example\")) ((NIL NIL \"c\" \"d.example\")) ((NIL NIL \"c\" \"d.example\")) NIL "
           "NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 7 1) 4)");
     grind(v);
-    ParsedMessage b64 = parse(crlf(
-        "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA==\n"));
+    ParsedMessage b64 =
+        parse(crlf("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA==\n"));
     CHECK(b64.root.kind == PartKind::leaf);
     CHECK(imap_body(b64) == "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 18)");
 }
 
 TEST_CASE("multipart/digest parts default to message/rfc822 (RFC 2046 5.1.5)") {
-    ParsedMessage m = parse(crlf(
-        "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n--d--\n"));
+    ParsedMessage m = parse(crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n--d--\n"));
     REQUIRE(m.root.children.size() == 1);
     CHECK(m.root.children[0].kind == PartKind::message);
     CHECK(m.root.children[0].envelope->subject == "one");
 }
 
 TEST_CASE("content fields: parameters, disposition, language, location, md5, id") {
-    ParsedMessage m = parse(crlf(
-        "Content-Type: Application/X-Thing; A=\"q \\\"x\\\"\"; b=tok (comment); c*=utf-8''%41\n"
-        "Content-Disposition: attachment; filename=\"a b.txt\"; size=3\n"
-        "Content-Language: en-US, ja\n"
-        "Content-Location: http://x.example/a\n"
-        "Content-MD5: abc=\n"
-        "Content-ID: <id@x>\n"
-        "Content-Description: some\n words\n"
-        "Content-Transfer-Encoding: Base64\n\nAAAA\n"));
+    ParsedMessage m =
+        parse(crlf("Content-Type: Application/X-Thing; A=\"q \\\"x\\\"\"; b=tok (comment); c*=utf-8''%41\n"
+                   "Content-Disposition: attachment; filename=\"a b.txt\"; size=3\n"
+                   "Content-Language: en-US, ja\n"
+                   "Content-Location: http://x.example/a\n"
+                   "Content-MD5: abc=\n"
+                   "Content-ID: <id@x>\n"
+                   "Content-Description: some\n words\n"
+                   "Content-Transfer-Encoding: Base64\n\nAAAA\n"));
     const Part& p = m.root;
     CHECK(p.type == "Application");
     CHECK(p.subtype == "X-Thing");
@@ -295,9 +285,9 @@ TEST_CASE("content fields: parameters, disposition, language, location, md5, id"
 }
 
 TEST_CASE("envelope: defaults, last field wins, NIL versus empty, groups") {
-    ParsedMessage m = parse(crlf(
-        "Date: d1\nDate: d2\nSubject:\nFrom: A <a@x.example>\nSender: \n"
-        "To: g: b@y.example;, c@z.example (Cee)\nMessage-ID: <m@x>\n\n"));
+    ParsedMessage m =
+        parse(crlf("Date: d1\nDate: d2\nSubject:\nFrom: A <a@x.example>\nSender: \n"
+                   "To: g: b@y.example;, c@z.example (Cee)\nMessage-ID: <m@x>\n\n"));
     CHECK(imap_envelope(m.envelope) ==
           "(\"d2\" \"\" ((\"A\" NIL \"a\" \"x.example\")) ((\"A\" NIL \"a\" \"x.example\")) "
           "((\"A\" NIL \"a\" \"x.example\")) ((NIL NIL \"g\" NIL)(NIL NIL \"b\" \"y.example\")"
@@ -483,8 +473,8 @@ TEST_CASE("limit: max_parts") {
 
 TEST_CASE("limit: max_boundary_length") {
     std::string boundary(70, 'q');
-    std::string raw = crlf("Content-Type: multipart/mixed; boundary=" + boundary + "\n\n--" +
-                           boundary + "\n\nx\n--" + boundary + "--\n");
+    std::string raw = crlf("Content-Type: multipart/mixed; boundary=" + boundary + "\n\n--" + boundary + "\n\nx\n--" +
+                           boundary + "--\n");
     ParseLimits l;
     l.max_boundary_length = 70;
     ParsedMessage a = parse(raw, l);
@@ -545,7 +535,9 @@ TEST_CASE("8-bit header bytes survive as literals, NUL becomes U+FFFD (as Doveco
     REQUIRE(m.envelope.subject.has_value());
     CHECK(m.envelope.subject->size() == 7);  // kept raw in the structure
     std::string env = imap_envelope(m.envelope);
-    CHECK(env.rfind("({5}\r\na\xEF\xBF\xBD" "b {9}\r\ncaf\xE9 \xEF\xBF\xBDx NIL", 0) == 0);
+    CHECK(env.rfind("({5}\r\na\xEF\xBF\xBD"
+                    "b {9}\r\ncaf\xE9 \xEF\xBF\xBDx NIL",
+                    0) == 0);
     CHECK(env.find('\0') == std::string::npos);
 }
 

@@ -29,8 +29,7 @@ ParsedMessage parse(std::string_view raw) {
     return std::move(r).value();
 }
 
-std::string fetch(std::string_view raw, const ParsedMessage& m, std::vector<std::uint32_t> parts,
-                  SectionText text) {
+std::string fetch(std::string_view raw, const ParsedMessage& m, std::vector<std::uint32_t> parts, SectionText text) {
     auto r = section_range(m, parts, text);
     if (!r) return "<none>";
     return std::string(raw.substr(r->offset, r->size));
@@ -116,10 +115,8 @@ TEST_CASE("decoded bodies and UTF-8 text") {
 TEST_CASE("parameter values: RFC 2231 extended values and continuations, RFC 2047 fallback") {
     std::vector<Param> ext = {{"filename*", "utf-8''%E6%9D%B1%E4%BA%AC.bin"}};
     CHECK(param_value_utf8(ext, "filename") == "\xE6\x9D\xB1\xE4\xBA\xAC.bin");
-    std::vector<Param> cont = {{"NAME*1", " part two"},
-                               {"name*0*", "iso-8859-1'fr'caf%E9"},
-                               {"name*2*", "%21"},
-                               {"name*4", "skipped: no *3"}};
+    std::vector<Param> cont = {
+        {"NAME*1", " part two"}, {"name*0*", "iso-8859-1'fr'caf%E9"}, {"name*2*", "%21"}, {"name*4", "skipped: no *3"}};
     CHECK(param_value_utf8(cont, "name") == "caf\xC3\xA9 part two!");
     std::vector<Param> both = {{"filename", "plain.txt"}, {"filename*", "us-ascii'en'ext.txt"}};
     CHECK(param_value_utf8(both, "filename") == "ext.txt");

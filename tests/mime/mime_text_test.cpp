@@ -23,8 +23,7 @@ TEST_CASE("rfc2047: B and Q words, charsets") {
     CHECK(rfc2047_decode("=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?=") == "\xE5\xB1\xB1\xE7\x94\xB0");
     CHECK(rfc2047_decode("=?windows-1252?Q?=80?=") == "\xE2\x82\xAC");
     CHECK(rfc2047_decode("=?ISO-8859-15?Q?=A4?=") == "\xE2\x82\xAC");
-    CHECK(rfc2047_decode("=?windows-1251?B?7/Dl4uXy?=") ==
-          "\xD0\xBF\xD1\x80\xD0\xB5\xD0\xB2\xD0\xB5\xD1\x82");
+    CHECK(rfc2047_decode("=?windows-1251?B?7/Dl4uXy?=") == "\xD0\xBF\xD1\x80\xD0\xB5\xD0\xB2\xD0\xB5\xD1\x82");
     CHECK(rfc2047_decode("=?utf-8*en?Q?hi?=") == "hi");  // RFC 2231 5 language suffix
 }
 
@@ -107,10 +106,10 @@ TEST_CASE("qp: RFC 2047 Q") {
 
 TEST_CASE("charset: UTF-8 sanitizing and iconv conversion") {
     CHECK(utf8_sanitize("ok \xE2\x82\xAC") == "ok \xE2\x82\xAC");
-    CHECK(utf8_sanitize("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");        // overlong
+    CHECK(utf8_sanitize("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
     CHECK(utf8_sanitize("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-    CHECK(utf8_sanitize("\xF4\x90\x80\x80").find("\xEF\xBF\xBD") == 0);  // above U+10FFFF
-    CHECK(utf8_sanitize("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // truncated
+    CHECK(utf8_sanitize("\xF4\x90\x80\x80").find("\xEF\xBF\xBD") == 0);              // above U+10FFFF
+    CHECK(utf8_sanitize("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
     auto latin1 = charset_to_utf8("ISO-8859-1", "caf\xE9");
     REQUIRE(latin1.ok());
     CHECK(*latin1 == "caf\xC3\xA9");
@@ -129,17 +128,17 @@ TEST_CASE("charset: UTF-8 sanitizing and iconv conversion") {
     auto capped = charset_to_utf8("ISO-8859-1", std::string(100, '\xE9'), 150);
     REQUIRE_FALSE(capped.ok());
     CHECK(capped.error().code == Errc::limit_exceeded);
-    for (const char* cs : {"ISO-8859-2", "ISO-8859-5", "ISO-8859-7", "windows-1250",
-                           "windows-1251", "windows-1253", "windows-1257", "KOI8-R", "GB2312",
-                           "Big5", "EUC-JP", "EUC-KR", "Shift_JIS", "utf8", "UTF-16BE"}) {
+    for (const char* cs :
+         {"ISO-8859-2", "ISO-8859-5", "ISO-8859-7", "windows-1250", "windows-1251", "windows-1253", "windows-1257",
+          "KOI8-R", "GB2312", "Big5", "EUC-JP", "EUC-KR", "Shift_JIS", "utf8", "UTF-16BE"}) {
         INFO(cs);
         CHECK(charset_to_utf8(cs, "abc").ok());
     }
 }
 
 namespace {
-Address addr(std::optional<std::string> name, std::optional<std::string> route,
-             std::optional<std::string> mailbox, std::optional<std::string> host) {
+Address addr(std::optional<std::string> name, std::optional<std::string> route, std::optional<std::string> mailbox,
+             std::optional<std::string> host) {
     return Address{std::move(name), std::move(route), std::move(mailbox), std::move(host)};
 }
 }  // namespace

@@ -12,7 +12,6 @@ byte with what the store holds.
 Usage: pop3_interop.py POP3D STORE_TOOL. Everything on 127.0.0.1, with timeouts; every process
 started here is stopped.
 """
-import getpass
 import hashlib
 import os
 import poplib
@@ -27,6 +26,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from harness import LineClient, Process, Store, check  # noqa: E402
+from harness import fetchmail as harness_fetchmail  # noqa: E402
+from harness import curl as harness_curl  # noqa: E402
 
 pop3d, tool = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -146,12 +147,7 @@ check(inbox() == before[1:], "poplib POP3_SSL: DELE 1 + QUIT removed exactly the
 
 
 def curl(url, *args):
-    r = subprocess.run(["curl", "--silent", "--show-error", "--max-time", str(TIMEOUT), "--cacert", store.cert,
-                        "--user", "%s:%s" % (USER, PASSWORD)] + list(args) + [url], capture_output=True,
-                       timeout=TIMEOUT + 10)
-    if r.returncode != 0:
-        raise RuntimeError("curl %s failed (%d): %s" % (url, r.returncode, r.stderr.decode("utf-8", "replace")))
-    return r.stdout
+    return harness_curl(url, USER, PASSWORD, store.cert, *args, timeout=TIMEOUT)
 
 
 expected = stored_all()
@@ -182,29 +178,7 @@ for n in range(3):
 
 
 def fetchmail(port, keep, implicit_tls):
-    home = tempfile.mkdtemp(prefix="fetchmail-", dir=work)
-    mbox = os.path.join(home, "mbox")
-    rc = os.path.join(home, "fetchmailrc")
-    with open(rc, "w") as f:
-        f.write('set no syslog\n'
-                'poll localhost via 127.0.0.1 with proto POP3 service %d timeout %d\n'
-                '  user "%s" there with password "%s" is "%s" here\n'
-                '  options %s fetchall no rewrite %s sslcertck sslcommonname localhost sslcertfile "%s"\n'
-                '  mda "/bin/sh -c \'{ echo From fetchmail@localhost Thu Jan 01 00:00:00 1970; cat; echo; } >> %s\'"\n'
-                % (port, TIMEOUT, USER, PASSWORD, getpass.getuser(), "keep" if keep else "no keep",
-                   "ssl" if implicit_tls else "sslproto tls1.2+", store.cert, mbox))
-    os.chmod(rc, 0o600)
-    env = dict(os.environ, FETCHMAILHOME=home, HOME=home)
-    r = subprocess.run(["fetchmail", "--nodetach", "--invisible", "-f", rc, "-v"], capture_output=True, env=env,
-                       timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError("fetchmail exit %d:\n%s%s" % (r.returncode, r.stdout.decode("utf-8", "replace")[-3000:],
-                                                          r.stderr.decode("utf-8", "replace")[-3000:]))
-    data = open(mbox, "rb").read()
-    parts = data.split(b"From fetchmail@localhost Thu Jan 01 00:00:00 1970\n")
-    check(parts[0] == b"", "fetchmail: mbox starts with a From line")
-    # Each part is the message with LF line ends (fetchmail's local convention) and a blank line.
-    return [p[:-1] for p in parts[1:]], r.stdout.decode("utf-8", "replace")
+    return harness_fetchmail("POP3", port, USER, PASSWORD, store.cert, work, keep, implicit_tls, TIMEOUT)
 
 
 expected = stored_all()
@@ -264,8 +238,9 @@ check(reply.startswith("+OK Logged in; maildrop has %d messages" % len(before)),
       "after the kill the maildrop is not stuck: %s" % reply)
 c.send("DELE 1\r\n")
 c.line()
+local_port = c.sock.getsockname()[1]
 c.close()  # a disconnect (not QUIT) deletes nothing either
-time.sleep(0.5)
+daemon.wait_for(r"peer=127\.0\.0\.1:%d closed " % local_port)  # the session has ended
 check(inbox() == before, "disconnect after DELE: nothing deleted")
 
 # --- SIGTERM: the session is told, nothing is deleted -----------------------------------------------

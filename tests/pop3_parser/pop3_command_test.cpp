@@ -28,9 +28,9 @@ CommandError err(std::string_view line, CommandLimits limits = {}) {
 
 TEST_CASE("argument-less commands in any case") {
     const std::pair<const char*, Verb> cases[] = {
-        {"STAT", Verb::stat}, {"stat", Verb::stat}, {"NOOP", Verb::noop}, {"RSET", Verb::rset},
+        {"STAT", Verb::stat}, {"stat", Verb::stat},  {"NOOP", Verb::noop}, {"RSET", Verb::rset},
         {"QUIT", Verb::quit}, {"quit ", Verb::quit}, {"Capa", Verb::capa}, {"STLS", Verb::stls},
-        {"LIST", Verb::list}, {"UIDL", Verb::uidl}, {"AUTH", Verb::auth}, {"QUIT\t", Verb::quit},
+        {"LIST", Verb::list}, {"UIDL", Verb::uidl},  {"AUTH", Verb::auth}, {"QUIT\t", Verb::quit},
     };
     for (auto [line, verb] : cases) {
         CAPTURE(line);
@@ -79,14 +79,13 @@ TEST_CASE("message numbers: LIST, UIDL, RETR, DELE, TOP") {
     CHECK(ok("TOP 1 4294967295").lines == 4294967295u);
     CHECK(*ok("RETR  5 ").message == 5);  // extra spaces tolerated
 
-    for (auto line : {"RETR -1", "RETR +1", "RETR 1a", "RETR a", "RETR 0x10", "RETR 1.0", "TOP 1 -1",
-                      "TOP x 1", "LIST -0", "DELE \xd9\xa3"}) {
+    for (auto line : {"RETR -1", "RETR +1", "RETR 1a", "RETR a", "RETR 0x10", "RETR 1.0", "TOP 1 -1", "TOP x 1",
+                      "LIST -0", "DELE \xd9\xa3"}) {
         CAPTURE(line);
         CHECK(err(line).kind == CommandErrorKind::syntax_error);
     }
     for (auto line : {"RETR 0", "LIST 0", "UIDL 0", "DELE 0", "TOP 0 1", "RETR 4294967296",
-                      "RETR 99999999999999999999999999999999999999", "TOP 1 4294967296",
-                      "LIST 18446744073709551617"}) {
+                      "RETR 99999999999999999999999999999999999999", "TOP 1 4294967296", "LIST 18446744073709551617"}) {
         CAPTURE(line);
         CHECK(err(line).kind == CommandErrorKind::out_of_range);
     }
@@ -154,10 +153,9 @@ TEST_CASE("AUTH and APOP") {
 }
 
 TEST_CASE("every error kind maps to a -ERR reply") {
-    for (auto kind : {CommandErrorKind::unknown_command, CommandErrorKind::syntax_error,
-                      CommandErrorKind::out_of_range, CommandErrorKind::line_too_long,
-                      CommandErrorKind::argument_too_long, CommandErrorKind::invalid_character,
-                      CommandErrorKind::unsupported_mechanism}) {
+    for (auto kind : {CommandErrorKind::unknown_command, CommandErrorKind::syntax_error, CommandErrorKind::out_of_range,
+                      CommandErrorKind::line_too_long, CommandErrorKind::argument_too_long,
+                      CommandErrorKind::invalid_character, CommandErrorKind::unsupported_mechanism}) {
         CAPTURE(to_string(kind));
         const auto r = to_reply(CommandError{kind, std::nullopt, ""});
         CHECK_FALSE(r.ok);

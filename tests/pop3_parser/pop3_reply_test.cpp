@@ -60,8 +60,8 @@ TEST_CASE("byte-stuffing of whole bodies") {
 
 TEST_CASE("streamed stuffing equals whole-body stuffing for every split and chunk size") {
     const std::string bodies[] = {
-        "a\r\n.b\r\n..\r\n.\r\nc\r\n", ".", "..", "x\r\n.", "\r\n.\r\n", "abc", "\r", "\r\n",
-        ".\r\n.\r\n.\r\n", "line\r\n\r\n.\r\nend",
+        "a\r\n.b\r\n..\r\n.\r\nc\r\n", ".", "..", "x\r\n.", "\r\n.\r\n", "abc", "\r", "\r\n", ".\r\n.\r\n.\r\n",
+        "line\r\n\r\n.\r\nend",
     };
     for (const auto& body : bodies) {
         CAPTURE(body);

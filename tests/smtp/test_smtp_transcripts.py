@@ -9,7 +9,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from harness import (LineClient, Process, Store, StoreTool, check, run_transcript,  # noqa: E402
@@ -113,8 +112,9 @@ c.send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n
 for _ in range(3):
     c.line()
 c.send("Subject: cut\r\n\r\nhalf a mess")
+local_port = c.sock.getsockname()[1]
 c.close()
-time.sleep(0.5)
+daemon.wait_for(r"peer=127\.0\.0\.1:%d closed " % local_port)  # the session has ended
 check(tool.count("alice@example.test") == before, "client vanished mid-DATA: nothing stored")
 
 # --- STARTTLS: plaintext pipelined after it is discarded (RFC 3207 4) ----------------------

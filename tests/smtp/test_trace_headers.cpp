@@ -51,9 +51,10 @@ TEST_CASE("has_header_field looks at the header block only, case-insensitively")
     CHECK_FALSE(has_header_field("", "Date"));
 }
 
-TEST_CASE("policy: AUTH only on submission ports, plaintext only over TLS or loopback") {
+TEST_CASE("policy: AUTH only on submission ports, plaintext only where the auth service allows it") {
+    // ClientFacts{role, tls, plaintext_allowed (TLS or loopback), authenticated}
     ClientFacts remote_plain{Role::submission, false, false, false};
-    ClientFacts remote_tls{Role::submission, true, false, false};
+    ClientFacts remote_tls{Role::submission, true, true, false};
     ClientFacts local_plain{Role::submission, false, true, false};
     ClientFacts inbound{Role::inbound, true, true, false};
     CHECK_FALSE(auth_offered(remote_plain));  // must STARTTLS first (538 if tried)
@@ -64,12 +65,16 @@ TEST_CASE("policy: AUTH only on submission ports, plaintext only over TLS or loo
     CHECK_FALSE(auth_allowed_on_port(inbound));
     CHECK(check_mail_allowed(remote_tls)->code == 530);
     CHECK_FALSE(check_mail_allowed(inbound).has_value());
-    ClientFacts authed{Role::submission, true, false, true};
+    ClientFacts authed{Role::submission, true, true, true};
     CHECK_FALSE(check_mail_allowed(authed).has_value());
     CHECK_FALSE(check_sender(authed, "Alice@Example.Test", {"alice@example.test"}).has_value());
     CHECK(check_sender(authed, "bob@example.test", {"alice@example.test"})->code == 553);
     CHECK(check_sender(authed, "", {"alice@example.test"})->code == 553);  // no null sender on submission
-    CHECK(relay_refused(authed, "x@y").lines[0] == "<x@y>: Relaying is not configured on this server");
+    CHECK(relay_allowed(authed));
+    CHECK_FALSE(relay_allowed(inbound));
+    CHECK_FALSE(relay_allowed(remote_tls));  // submission, not yet authenticated
+    CHECK(relay_refused(authed, "x@[10.0.0.1]").lines[0] ==
+          "<x@[10.0.0.1]>: Relaying to address literals is not supported");
     CHECK(relay_refused(inbound, "x@y").code == 554);
 }
 

@@ -73,9 +73,9 @@ Outcome grind(std::string_view input, const DataLimits& l) {
 
 struct Vector {
     std::string input;
-    std::string output;      // expected message (normalize policy)
-    std::string leftover;    // bytes after the end marker
-    bool bare = false;       // contains a bare CR or LF
+    std::string output;    // expected message (normalize policy)
+    std::string leftover;  // bytes after the end marker
+    bool bare = false;     // contains a bare CR or LF
 };
 
 }  // namespace
@@ -133,7 +133,8 @@ TEST_CASE("end marker, unstuffing, smuggling vectors under both policies") {
 }
 
 TEST_CASE("incomplete data asks for more and consumes everything") {
-    for (auto input : {"abc"s, "abc\r\n"s, "\r.\r\n"s, "\n.\r\n"s, "\n.\n.\r\n"s, "abc\r\n."s, "abc\r\n.\r"s, "abc\n.\n"s, "abc\r.\r"s, ""s}) {
+    for (auto input : {"abc"s, "abc\r\n"s, "\r.\r\n"s, "\n.\r\n"s, "\n.\n.\r\n"s, "abc\r\n."s, "abc\r\n.\r"s,
+                       "abc\n.\n"s, "abc\r.\r"s, ""s}) {
         CAPTURE(input);
         const auto o = grind(input, limits(BareLineEndingPolicy::normalize));
         CHECK(o.status == DataStatus::need_more);
@@ -245,8 +246,7 @@ struct BdatOutcome {
 
 // The wire: each chunk's bytes back to back (the BDAT command lines are the session's), then
 // "NEXT" as the following command. `cuts` splits that stream into reads.
-BdatOutcome run_bdat(const std::vector<BdatChunk>& chunks, const std::vector<std::size_t>& cuts,
-                     const DataLimits& l) {
+BdatOutcome run_bdat(const std::vector<BdatChunk>& chunks, const std::vector<std::size_t>& cuts, const DataLimits& l) {
     std::string wire;
     for (const auto& c : chunks) wire += c.bytes;
     wire += "NEXT";
@@ -305,8 +305,7 @@ BdatOutcome grind_bdat(const std::vector<BdatChunk>& chunks, const DataLimits& l
 TEST_CASE("BDAT: chunks, LAST, CRLF across chunk boundaries, no dot handling") {
     const auto o = grind_bdat({{"Subject: x\r\n\r\n.hi\r", false}, {"\n.\r\n", false}, {"end\r\n", true}},
                               limits(BareLineEndingPolicy::reject));
-    CHECK(o.statuses == std::vector<BdatStatus>{BdatStatus::chunk_done, BdatStatus::chunk_done,
-                                                BdatStatus::complete});
+    CHECK(o.statuses == std::vector<BdatStatus>{BdatStatus::chunk_done, BdatStatus::chunk_done, BdatStatus::complete});
     CHECK(o.out == "Subject: x\r\n\r\n.hi\r\n.\r\nend\r\n");
     CHECK(o.stats.bare_cr + o.stats.bare_lf == 0);
 

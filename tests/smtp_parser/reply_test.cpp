@@ -24,8 +24,7 @@ TEST_CASE("single line with and without enhanced code") {
 }
 
 TEST_CASE("multiline: hyphen on all but the last line") {
-    Reply ehlo(250, std::nullopt,
-               std::vector<std::string>{"mx.example", "PIPELINING", "SIZE 10240000", "8BITMIME"});
+    Reply ehlo(250, std::nullopt, std::vector<std::string>{"mx.example", "PIPELINING", "SIZE 10240000", "8BITMIME"});
     CHECK(format_reply(ehlo) == "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n");
     Reply help(214, EnhancedCode{2, 0, 0}, std::vector<std::string>{"a", "b"});
     CHECK(format_reply(help) == "214-2.0.0 a\r\n214 2.0.0 b\r\n");

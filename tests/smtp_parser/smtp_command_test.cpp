@@ -25,9 +25,7 @@ CommandError err(std::string_view line, ParseContext ctx = {}, CommandLimits lim
     REQUIRE_MESSAGE(std::holds_alternative<CommandError>(r), "accepted: " << line);
     return std::get<CommandError>(r);
 }
-std::string reply_of(std::string_view line, ParseContext ctx = {}) {
-    return format_reply(to_reply(err(line, ctx)));
-}
+std::string reply_of(std::string_view line, ParseContext ctx = {}) { return format_reply(to_reply(err(line, ctx))); }
 std::string code_of(std::string_view line, ParseContext ctx = {}) {
     return reply_of(line, ctx).substr(0, 9);  // "501 5.5.4"
 }
@@ -35,9 +33,9 @@ std::string code_of(std::string_view line, ParseContext ctx = {}) {
 
 TEST_CASE("simple verbs, any case, trailing spaces tolerated") {
     const std::pair<const char*, Verb> cases[] = {
-        {"DATA", Verb::data}, {"data", Verb::data}, {"RSET", Verb::rset}, {"QUIT", Verb::quit},
-        {"quit  ", Verb::quit}, {"StartTLS", Verb::starttls}, {"NOOP", Verb::noop},
-        {"HELP", Verb::help}, {"Rset\t", Verb::rset},
+        {"DATA", Verb::data}, {"data", Verb::data},   {"RSET", Verb::rset},
+        {"QUIT", Verb::quit}, {"quit  ", Verb::quit}, {"StartTLS", Verb::starttls},
+        {"NOOP", Verb::noop}, {"HELP", Verb::help},   {"Rset\t", Verb::rset},
     };
     for (auto [line, verb] : cases) {
         CAPTURE(line);
@@ -129,9 +127,11 @@ TEST_CASE("HELO and EHLO") {
     // Tolerated: underscores (Windows host names) and one trailing dot.
     CHECK(ok("EHLO my_pc.lan").helo()->domain == "my_pc.lan");
     CHECK(ok("EHLO mx.example.").helo()->domain == "mx.example.");
-    CHECK(ok("EHLO b\xc3\xbc" "cher.example").verb == Verb::ehlo);
-    for (auto line : {"EHLO", "HELO ", "EHLO a b", "EHLO [300.1.1.1]", "EHLO a..b", "EHLO <x>",
-                      "EHLO -a.example", "EHLO a\xff", "EHLO ."}) {
+    CHECK(ok("EHLO b\xc3\xbc"
+             "cher.example")
+              .verb == Verb::ehlo);
+    for (auto line : {"EHLO", "HELO ", "EHLO a b", "EHLO [300.1.1.1]", "EHLO a..b", "EHLO <x>", "EHLO -a.example",
+                      "EHLO a\xff", "EHLO ."}) {
         CAPTURE(line);
         auto x = err(line);
         CHECK(x.kind == CommandErrorKind::syntax_error);
@@ -157,14 +157,14 @@ TEST_CASE("MAIL FROM: paths, null path, tolerance") {
 }
 
 TEST_CASE("MAIL FROM: syntax errors") {
-    for (auto line : {"MAIL", "MAIL FROM", "MAIL FROM:", "MAIL TO:<a@b.c>", "MAIL FROM:a@b.c",
-                      "MAIL FROM <a@b.c>", "MAIL FROM:<a@b.c>SIZE=1"}) {
+    for (auto line : {"MAIL", "MAIL FROM", "MAIL FROM:", "MAIL TO:<a@b.c>", "MAIL FROM:a@b.c", "MAIL FROM <a@b.c>",
+                      "MAIL FROM:<a@b.c>SIZE=1"}) {
         CAPTURE(line);
         CHECK(err(line).kind == CommandErrorKind::syntax_error);
         CHECK(code_of(line) == "501 5.5.4");
     }
-    for (auto line : {"MAIL FROM:<a@b.c.>", "MAIL FROM:<a..b@c.d>", "MAIL FROM:<a@b.c",
-                      "MAIL FROM:<a@[1.2.3]>", "MAIL FROM:<\"a@b.c>"}) {
+    for (auto line : {"MAIL FROM:<a@b.c.>", "MAIL FROM:<a..b@c.d>", "MAIL FROM:<a@b.c", "MAIL FROM:<a@[1.2.3]>",
+                      "MAIL FROM:<\"a@b.c>"}) {
         CAPTURE(line);
         CHECK(err(line).kind == CommandErrorKind::bad_sender_address);
         CHECK(code_of(line) == "501 5.1.7");
@@ -180,10 +180,8 @@ TEST_CASE("MAIL parameters: SIZE, BODY, SMTPUTF8, AUTH") {
     CHECK(ok("MAIL FROM:<a@b.c> smtputf8").mail()->smtputf8);
     CHECK(*ok("MAIL FROM:<a@b.c> SIZE=0").mail()->size == 0);
     // 20 digits is the RFC 1870 maximum; beyond uint64 it saturates (policy says 552).
-    CHECK(*ok("MAIL FROM:<a@b.c> SIZE=99999999999999999999").mail()->size ==
-          std::numeric_limits<std::uint64_t>::max());
-    CHECK(*ok("MAIL FROM:<a@b.c> SIZE=18446744073709551615").mail()->size ==
-          std::numeric_limits<std::uint64_t>::max());
+    CHECK(*ok("MAIL FROM:<a@b.c> SIZE=99999999999999999999").mail()->size == std::numeric_limits<std::uint64_t>::max());
+    CHECK(*ok("MAIL FROM:<a@b.c> SIZE=18446744073709551615").mail()->size == std::numeric_limits<std::uint64_t>::max());
     CHECK(*ok("MAIL FROM:<a@b.c> SIZE=18446744073709551614").mail()->size ==
           std::numeric_limits<std::uint64_t>::max() - 1);
     CHECK(*ok("MAIL FROM:<a@b.c> AUTH=<>").mail()->auth == "<>");
@@ -208,7 +206,9 @@ TEST_CASE("MAIL parameters: SIZE, BODY, SMTPUTF8, AUTH") {
 }
 
 TEST_CASE("SMTPUTF8: UTF-8 paths need the parameter (553 5.6.7)") {
-    const std::string utf8_from = "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example>";
+    const std::string utf8_from =
+        "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc"
+        "cher.example>";
     CHECK(err(utf8_from).kind == CommandErrorKind::non_ascii_address);
     CHECK(code_of(utf8_from) == "553 5.6.7");
     auto m = ok(utf8_from + " SMTPUTF8");
@@ -249,8 +249,7 @@ TEST_CASE("RCPT TO: paths, Postmaster, parameters") {
 TEST_CASE("relay tricks parse into what they literally are") {
     // The percent hack, a quoted '@', an IP literal and a source route: the domain the
     // session checks is the real one, never the one hidden in the local part.
-    CHECK(ok("RCPT TO:<victim%remote.example@local.example>").rcpt()->forward_path.mailbox->domain ==
-          "local.example");
+    CHECK(ok("RCPT TO:<victim%remote.example@local.example>").rcpt()->forward_path.mailbox->domain == "local.example");
     auto q = ok("RCPT TO:<\"victim@remote.example\"@local.example>");
     CHECK(q.rcpt()->forward_path.mailbox->domain == "local.example");
     CHECK(q.rcpt()->forward_path.mailbox->local_part == "victim@remote.example");

@@ -1,6 +1,7 @@
-// store_directory_test.cpp: the store's directory side: schema and migrations, domains,
-// users, passwords, aliases, recipient resolution, and name validation. Every refused
-// call must leave the store byte for byte unchanged (dump_store before and after).
+// store_directory_test.cpp: the store's directory side: schema and migrations (SQLite),
+// then for both backends domains, users, passwords, aliases, recipient resolution; and name
+// validation. Every refused call must leave the store unchanged (snapshot() before and
+// after: the roles' view, and for SQLite the file byte for byte).
 //
 // Must never: depend on timing; share a store between test cases.
 #include <sqlite3.h>
@@ -13,15 +14,13 @@ using namespace hikyaku::storage::test;
 
 namespace {
 
-struct Fixture {
-    TempDir dir;
-    std::string path = dir.file("mail.db");
-    std::unique_ptr<Store> store = open_test_store(path);
+template <class B>
+struct Fixture : BackendStore<B> {
     User alice;
 
     Fixture() {
-        REQUIRE(store->add_domain("example.com").ok());
-        auto u = store->add_user("alice@example.com", "correct horse");
+        REQUIRE(this->store->add_domain("example.com").ok());
+        auto u = this->store->add_user("alice@example.com", "correct horse");
         REQUIRE(u.ok());
         alice = *u;
     }
@@ -102,8 +101,8 @@ TEST_CASE("schema: a file that is not a store is refused") {
     CHECK(store.error().message.find("not a store") != std::string::npos);
 }
 
-TEST_CASE("domains: add, list, duplicate, invalid, remove only when empty") {
-    Fixture f;
+TEST_CASE_TEMPLATE("domains: add, list, duplicate, invalid, remove only when empty", B, STORE_BACKENDS) {
+    Fixture<B> f;
     CHECK(f.store->add_domain("Example.ORG").ok());  // stored lower case
     auto domains = f.store->list_domains();
     REQUIRE(domains.ok());
@@ -112,11 +111,12 @@ TEST_CASE("domains: add, list, duplicate, invalid, remove only when empty") {
     CHECK_FALSE(*f.store->is_local_domain("example.net"));
     CHECK_FALSE(*f.store->is_local_domain("bad..domain"));
 
-    std::string before = dump_store(f.path);
+    std::string before = f.snapshot();
     auto dup = f.store->add_domain("example.com");
     CHECK(dup.error().code == Errc::already_exists);
     for (const char* bad : {"", "exa mple.com", "-example.com", "example..com", "example.com.", "ex_ample.com",
-                            "a\x01" "b.com"}) {
+                            "a\x01"
+                            "b.com"}) {
         auto s = f.store->add_domain(bad);
         CHECK_MESSAGE(s.error().code == Errc::invalid_argument, bad);
     }
@@ -126,14 +126,14 @@ TEST_CASE("domains: add, list, duplicate, invalid, remove only when empty") {
     CHECK(busy.error().code == Errc::invalid_argument);
     CHECK(busy.error().message.find("1 user") != std::string::npos);
     CHECK(f.store->remove_domain("example.net").error().code == Errc::not_found);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     CHECK(f.store->remove_domain("example.org").ok());
     CHECK(*f.store->list_domains() == std::vector<std::string>{"example.com"});
 }
 
-TEST_CASE("users: add creates the special mailboxes; find, list, quota, remove") {
-    Fixture f;
+TEST_CASE_TEMPLATE("users: add creates the special mailboxes; find, list, quota, remove", B, STORE_BACKENDS) {
+    Fixture<B> f;
     CHECK(f.alice.address == "alice@example.com");
     auto boxes = f.store->list_mailboxes(f.alice.id);
     REQUIRE(boxes.ok());
@@ -175,11 +175,11 @@ TEST_CASE("users: add creates the special mailboxes; find, list, quota, remove")
     CHECK(f.store->remove_user("bob@example.com").error().code == Errc::not_found);
 }
 
-TEST_CASE("users: the default quota applies when none is given") {
-    TempDir dir;
-    StoreOptions options = test_options(dir.file("mail.db"));
+TEST_CASE_TEMPLATE("users: the default quota applies when none is given", B, STORE_BACKENDS) {
+    StoreOptions options = test_options("");
     options.default_quota = 123456;
-    auto store = open_test_store(options.path, options);
+    BackendStore<B> opened(options);
+    auto& store = opened.store;
     REQUIRE(store->add_domain("example.com").ok());
     auto u = store->add_user("carol@example.com", "pw");
     REQUIRE(u.ok());
@@ -187,25 +187,20 @@ TEST_CASE("users: the default quota applies when none is given") {
     CHECK(store->add_user("dave@example.com", "pw", 10)->quota_bytes == 10);
 }
 
-TEST_CASE("users: bad input is refused and leaves the store unchanged") {
-    Fixture f;
-    std::string before = dump_store(f.path);
+TEST_CASE_TEMPLATE("users: bad input is refused and leaves the store unchanged", B, STORE_BACKENDS) {
+    Fixture<B> f;
+    std::string before = f.snapshot();
     struct Case {
         const char* address;
         const char* password;
         Errc code;
     } cases[] = {
-        {"alice@example.com", "other", Errc::already_exists},
-        {"ALICE@example.com", "other", Errc::already_exists},
+        {"alice@example.com", "other", Errc::already_exists}, {"ALICE@example.com", "other", Errc::already_exists},
         {"someone@example.net", "pw", Errc::not_found},  // domain not local
-        {"no-at-sign", "pw", Errc::invalid_argument},
-        {"@example.com", "pw", Errc::invalid_argument},
-        {"a..b@example.com", "pw", Errc::invalid_argument},
-        {".a@example.com", "pw", Errc::invalid_argument},
-        {"a b@example.com", "pw", Errc::invalid_argument},
-        {"a\"b@example.com", "pw", Errc::invalid_argument},
-        {"a@b@example.com", "pw", Errc::invalid_argument},
-        {"x@", "pw", Errc::invalid_argument},
+        {"no-at-sign", "pw", Errc::invalid_argument},         {"@example.com", "pw", Errc::invalid_argument},
+        {"a..b@example.com", "pw", Errc::invalid_argument},   {".a@example.com", "pw", Errc::invalid_argument},
+        {"a b@example.com", "pw", Errc::invalid_argument},    {"a\"b@example.com", "pw", Errc::invalid_argument},
+        {"a@b@example.com", "pw", Errc::invalid_argument},    {"x@", "pw", Errc::invalid_argument},
         {"good@example.com", "", Errc::invalid_argument},
     };
     for (const auto& c : cases) {
@@ -222,17 +217,17 @@ TEST_CASE("users: bad input is refused and leaves the store unchanged") {
     CHECK(f.store->add_user("nulpw@example.com", std::string_view("a\0b", 3)).error().code == Errc::invalid_argument);
     CHECK(f.store->remove_user("ghost@example.com").error().code == Errc::not_found);
     CHECK(f.store->set_password("ghost@example.com", "pw").error().code == Errc::not_found);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 }
 
-TEST_CASE("authenticate: right password, wrong password, unknown user all answer alike") {
-    Fixture f;
-    auto ok = f.store->authenticate("Alice@Example.com", "correct horse");
+TEST_CASE_TEMPLATE("authenticate: right password, wrong password, unknown user all answer alike", B, STORE_BACKENDS) {
+    Fixture<B> f;
+    auto ok = authenticate(*f.store, "Alice@Example.com", "correct horse");
     REQUIRE(ok.ok());
     CHECK(ok->id == f.alice.id);
-    auto wrong = f.store->authenticate("alice@example.com", "wrong horse");
-    auto unknown = f.store->authenticate("mallory@example.com", "correct horse");
-    auto malformed = f.store->authenticate("not an address", "x");
+    auto wrong = authenticate(*f.store, "alice@example.com", "wrong horse");
+    auto unknown = authenticate(*f.store, "mallory@example.com", "correct horse");
+    auto malformed = authenticate(*f.store, "not an address", "x");
     REQUIRE_FALSE(wrong.ok());
     REQUIRE_FALSE(unknown.ok());
     REQUIRE_FALSE(malformed.ok());
@@ -243,19 +238,19 @@ TEST_CASE("authenticate: right password, wrong password, unknown user all answer
     CHECK(unknown.error().message == malformed.error().message);
 
     CHECK(f.store->set_password("alice@example.com", "battery staple").ok());
-    CHECK_FALSE(f.store->authenticate("alice@example.com", "correct horse").ok());
-    CHECK(f.store->authenticate("alice@example.com", "battery staple").ok());
+    CHECK_FALSE(authenticate(*f.store, "alice@example.com", "correct horse").ok());
+    CHECK(authenticate(*f.store, "alice@example.com", "battery staple").ok());
 }
 
-TEST_CASE("passwords are stored as argon2id hashes, never in clear") {
-    Fixture f;
-    std::string dump = dump_store(f.path);
+TEST_CASE_TEMPLATE("passwords are stored as argon2id hashes, never in clear", B, STORE_BACKENDS) {
+    Fixture<B> f;
+    std::string dump = f.snapshot();
     CHECK(dump.find("correct horse") == std::string::npos);
     CHECK(dump.find("$argon2id$v=19$") != std::string::npos);
 }
 
-TEST_CASE("aliases: expand to users, list, duplicates, removal, sender addresses") {
-    Fixture f;
+TEST_CASE_TEMPLATE("aliases: expand to users, list, duplicates, removal, sender addresses", B, STORE_BACKENDS) {
+    Fixture<B> f;
     auto bob = f.store->add_user("bob@example.com", "pw");
     REQUIRE(bob.ok());
     CHECK(f.store->add_alias("team@example.com", "alice@example.com").ok());
@@ -286,7 +281,7 @@ TEST_CASE("aliases: expand to users, list, duplicates, removal, sender addresses
     CHECK((*aliases)[1].address == "team@example.com");
     CHECK((*aliases)[1].targets == std::vector<std::string>{"alice@example.com", "bob@example.com"});
 
-    std::string before = dump_store(f.path);
+    std::string before = f.snapshot();
     CHECK(f.store->add_alias("team@example.com", "bob@example.com").error().code == Errc::already_exists);
     CHECK(f.store->add_alias("bob@example.com", "alice@example.com").error().code == Errc::already_exists);
     CHECK(f.store->add_alias("x@example.net", "alice@example.com").error().code == Errc::not_found);
@@ -295,7 +290,7 @@ TEST_CASE("aliases: expand to users, list, duplicates, removal, sender addresses
     CHECK(f.store->add_user("team@example.com", "pw").error().code == Errc::already_exists);
     CHECK(f.store->remove_alias("none@example.com").error().code == Errc::not_found);
     CHECK(f.store->remove_domain("example.com").error().code == Errc::invalid_argument);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     CHECK(f.store->remove_alias("team@example.com", "bob@example.com").ok());
     CHECK(f.store->resolve_recipient("team@example.com")->size() == 1);
@@ -312,11 +307,27 @@ TEST_CASE("validation of mailbox names") {
     CHECK(validate_mailbox_name("Entwürfe").ok());
     CHECK(validate_mailbox_name(std::string(kMaxMailboxSegmentLength, 'a')).ok());
     const std::string bad[] = {
-        "", "/", "a/", "/a", "a//b", "..", "a/../b", ".", "a/./b", "a\tb", std::string("a\0b", 3), "a\x7f",
-        "a*b", "a%b", "\xff\xfe", "\xc0\xaf", std::string(kMaxMailboxSegmentLength + 1, 'a'),
+        "",
+        "/",
+        "a/",
+        "/a",
+        "a//b",
+        "..",
+        "a/../b",
+        ".",
+        "a/./b",
+        "a\tb",
+        std::string("a\0b", 3),
+        "a\x7f",
+        "a*b",
+        "a%b",
+        "\xff\xfe",
+        "\xc0\xaf",
+        std::string(kMaxMailboxSegmentLength + 1, 'a'),
         std::string(kMaxMailboxNameLength + 1, 'a'),
     };
-    for (const auto& name : bad) CHECK_MESSAGE(validate_mailbox_name(name).error().code == Errc::invalid_argument, name);
+    for (const auto& name : bad)
+        CHECK_MESSAGE(validate_mailbox_name(name).error().code == Errc::invalid_argument, name);
     std::string deep;
     for (std::size_t i = 0; i <= kMaxMailboxDepth; ++i) deep += (i ? "/" : "") + std::string("d");
     CHECK(validate_mailbox_name(deep).error().code == Errc::invalid_argument);
@@ -340,8 +351,9 @@ TEST_CASE("validation of keywords and addresses") {
               .code == Errc::invalid_argument);  // over 254
 }
 
-TEST_CASE("aliases: a store holding aliases passes integrity_check (SQLite 3.40 column-order bug)") {
-    Fixture f;
+TEST_CASE_TEMPLATE("aliases: a store holding aliases passes integrity_check (SQLite 3.40 column-order bug)", B,
+                   STORE_BACKENDS) {
+    Fixture<B> f;
     REQUIRE(f.store->add_alias("postmaster@example.com", "alice@example.com").ok());
     auto status = f.store->integrity_check();
     CHECK_MESSAGE(status.ok(), (status.ok() ? "" : status.error().message));

@@ -1,6 +1,6 @@
-// store_import_test.cpp: pre-hashed passwords and bulk user import: Store::hash_password,
-// Store::import_users (one transaction, all or none, add_user's mailboxes) and the
-// syntactic check is_argon2id_phc on each side of each of its bounds.
+// store_import_test.cpp: pre-hashed passwords and bulk user import, for both backends:
+// Store::hash_password, Store::import_users (one transaction, all or none, add_user's
+// mailboxes); and the syntactic check is_argon2id_phc on each side of each of its bounds.
 //
 // Must never: depend on timing; share a store between test cases.
 #include "storage/password.h"
@@ -32,10 +32,10 @@ std::string phc_sizes(std::size_t salt_chars, std::size_t hash_chars) {
 
 const std::string kGood = phc_sizes(22, 43);  // what hash_password makes: 16-byte salt, 32-byte hash
 
-struct Fixture {
-    TempDir dir;
-    std::string path = dir.file("mail.db");
-    std::unique_ptr<Store> store = open_test_store(path);
+template <class B>
+struct Fixture : BackendStore<B> {
+    using BackendStore<B>::store;
+    using BackendStore<B>::snapshot;
 
     Fixture() {
         REQUIRE(store->add_domain("example.com").ok());
@@ -58,13 +58,13 @@ struct Fixture {
 
     // import_users refuses `batch` with `code`, naming `address`, and writes nothing.
     void check_refused(const std::vector<UserImport>& batch, Errc code, const std::string& address) {
-        std::string before = dump_store(path);
+        std::string before = snapshot();
         auto listed = users();
         auto r = store->import_users(batch);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == code);
         CHECK_MESSAGE(r.error().message.find(address) != std::string::npos, r.error().message);
-        CHECK(dump_store(path) == before);
+        CHECK(snapshot() == before);
         auto after = users();
         REQUIRE(after.size() == listed.size());
         for (std::size_t i = 0; i < after.size(); ++i) {
@@ -111,8 +111,9 @@ TEST_CASE("is_argon2id_phc: what hash_password makes, at any cost, is accepted")
     REQUIRE(lanes.ok());
     CHECK(is_argon2id_phc(*lanes));
     // Dovecot's `doveadm pw -s ARGON2ID` (libsodium), without its {ARGON2ID} prefix.
-    CHECK(is_argon2id_phc("$argon2id$v=19$m=65536,t=3,p=1$EhJTNd9YIIIxJLCpOFIrdQ$"
-                          "P8HHTuoLuLrl+wpaIvMknqYTMQo/8ITmLxfy5yfgfX8"));
+    CHECK(
+        is_argon2id_phc("$argon2id$v=19$m=65536,t=3,p=1$EhJTNd9YIIIxJLCpOFIrdQ$"
+                        "P8HHTuoLuLrl+wpaIvMknqYTMQo/8ITmLxfy5yfgfX8"));
 }
 
 TEST_CASE("is_argon2id_phc: p from 1 to 16") {
@@ -140,7 +141,7 @@ TEST_CASE("is_argon2id_phc: m from 8*p to 4194304 KiB") {
     CHECK_FALSE(is_argon2id_phc(phc("4194305", "2", "1", b64(22), b64(43))));
     CHECK_FALSE(is_argon2id_phc(phc("0", "2", "1", b64(22), b64(43))));
     // Far too large numbers do not wrap around.
-    CHECK_FALSE(is_argon2id_phc(phc("4294967304", "2", "1", b64(22), b64(43))));    // 2^32 + 8
+    CHECK_FALSE(is_argon2id_phc(phc("4294967304", "2", "1", b64(22), b64(43))));            // 2^32 + 8
     CHECK_FALSE(is_argon2id_phc(phc("18446744073709551624", "2", "1", b64(22), b64(43))));  // 2^64 + 8
     CHECK_FALSE(is_argon2id_phc(phc("19456", "4294967298", "1", b64(22), b64(43))));
     CHECK_FALSE(is_argon2id_phc(phc("19456", "2", "4294967297", b64(22), b64(43))));
@@ -189,11 +190,11 @@ TEST_CASE("is_argon2id_phc: canonical unpadded standard base64 only") {
     CHECK(is_argon2id_phc(phc_sizes(22, 44)));
     // Unused low bits of the last character must be zero (2 bits for 3 chars, 4 for 2).
     std::string salt = b64(22);
-    CHECK(is_argon2id_phc(phc("19456", "2", "1", salt.substr(0, 21) + "Q", b64(43))));   // 010000
+    CHECK(is_argon2id_phc(phc("19456", "2", "1", salt.substr(0, 21) + "Q", b64(43))));        // 010000
     CHECK_FALSE(is_argon2id_phc(phc("19456", "2", "1", salt.substr(0, 21) + "B", b64(43))));  // 000001
     CHECK_FALSE(is_argon2id_phc(phc("19456", "2", "1", salt.substr(0, 21) + "I", b64(43))));  // 001000
     std::string hash = b64(43);
-    CHECK(is_argon2id_phc(phc("19456", "2", "1", b64(22), hash.substr(0, 42) + "E")));    // 000100
+    CHECK(is_argon2id_phc(phc("19456", "2", "1", b64(22), hash.substr(0, 42) + "E")));        // 000100
     CHECK_FALSE(is_argon2id_phc(phc("19456", "2", "1", b64(22), hash.substr(0, 42) + "C")));  // 000010
     // Padding, the URL-safe alphabet, spaces, NUL.
     CHECK_FALSE(is_argon2id_phc(phc("19456", "2", "1", b64(22) + "==", b64(43))));
@@ -219,17 +220,17 @@ TEST_CASE("is_argon2id_phc: malformed shapes") {
              kGood + "\n",
              kGood + "$",
              kGood + "$" + h,
-             "$argon2id$m=19456,t=2,p=1$" + s + "$" + h,           // no version (argon2 1.0)
+             "$argon2id$m=19456,t=2,p=1$" + s + "$" + h,  // no version (argon2 1.0)
              "$argon2id$v=16$m=19456,t=2,p=1$" + s + "$" + h,
              "$argon2id$v=190$m=19456,t=2,p=1$" + s + "$" + h,
-             "$argon2id$v=19$t=2,m=19456,p=1$" + s + "$" + h,       // parameters out of order
+             "$argon2id$v=19$t=2,m=19456,p=1$" + s + "$" + h,  // parameters out of order
              "$argon2id$v=19$m=19456,p=1,t=2$" + s + "$" + h,
              "$argon2id$v=19$m=19456,t=2$" + s + "$" + h,
              "$argon2id$v=19$m=19456,t=2,p=1,keyid=x$" + s + "$" + h,
              "$argon2id$v=19$m=19456;t=2;p=1$" + s + "$" + h,
-             "$argon2id$v=19$m=19456,t=2,p=1$" + s,                 // no hash
+             "$argon2id$v=19$m=19456,t=2,p=1$" + s,  // no hash
              "$argon2id$v=19$m=19456,t=2,p=1$" + s + "$",
-             "$argon2id$v=19$m=19456,t=2,p=1$$" + h,                // no salt
+             "$argon2id$v=19$m=19456,t=2,p=1$$" + h,  // no salt
              "$argon2id$v=19$m=19456,t=2,p=1" + s + "$" + h,
              "$argon2id$$v=19$m=19456,t=2,p=1$" + s + "$" + h,
          })
@@ -238,8 +239,8 @@ TEST_CASE("is_argon2id_phc: malformed shapes") {
 
 // ---- hash_password ---------------------------------------------------------------------
 
-TEST_CASE("hash_password: the store's cost, add_user's password rules") {
-    Fixture f;
+TEST_CASE_TEMPLATE("hash_password: the store's cost, add_user's password rules", B, STORE_BACKENDS) {
+    Fixture<B> f;
     auto h = f.store->hash_password("s3cret");
     REQUIRE(h.ok());
     CHECK(is_argon2id_phc(*h));
@@ -272,8 +273,9 @@ TEST_CASE("hash_password: the store's cost, add_user's password rules") {
 
 // ---- import_users ----------------------------------------------------------------------
 
-TEST_CASE("import_users: every user can log in with the original password and has add_user's mailboxes") {
-    Fixture f;
+TEST_CASE_TEMPLATE("import_users: every user can log in with the original password and has add_user's mailboxes", B,
+                   STORE_BACKENDS) {
+    Fixture<B> f;
     // A hash made at another cost (the production one) verifies as well: the cost is in it.
     auto production = hash_password("carol pw", StoreOptions{});
     REQUIRE(production.ok());
@@ -299,17 +301,17 @@ TEST_CASE("import_users: every user can log in with the original password and ha
         REQUIRE(found.ok());
         CHECK(found->id == u.id);
         CHECK(found->quota_bytes == u.quota_bytes);
-        auto auth = f.store->authenticate(u.address, passwords[i]);
+        auto auth = authenticate(*f.store, u.address, passwords[i]);
         REQUIRE_MESSAGE(auth.ok(), u.address);
         CHECK(auth->id == u.id);
-        auto wrong = f.store->authenticate(u.address, "alice pw");
+        auto wrong = authenticate(*f.store, u.address, "alice pw");
         REQUIRE_FALSE(wrong.ok());
         CHECK(wrong.error().code == Errc::auth_failed);
     }
     auto alice = f.store->find_user("alice@example.com");
     REQUIRE(alice.ok());
     for (const User& u : *added) CHECK_MESSAGE(same_mailboxes(*f.store, alice->id, u.id), u.address);
-    CHECK(f.store->authenticate("alice@example.com", "alice pw").ok());
+    CHECK(authenticate(*f.store, "alice@example.com", "alice pw").ok());
 
     auto stats = f.store->stats();
     REQUIRE(stats.ok());
@@ -324,13 +326,13 @@ TEST_CASE("import_users: every user can log in with the original password and ha
     CHECK(f.store->remove_user("dave@example.com").ok());
 }
 
-TEST_CASE("import_users: many users in one call, an empty list writes nothing") {
-    Fixture f;
-    std::string before = dump_store(f.path);
+TEST_CASE_TEMPLATE("import_users: many users in one call, an empty list writes nothing", B, STORE_BACKENDS) {
+    Fixture<B> f;
+    std::string before = f.snapshot();
     auto none = f.store->import_users({});
     REQUIRE(none.ok());
     CHECK(none->empty());
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     std::string shared = f.hash("shared pw");
     std::vector<UserImport> batch;
@@ -341,16 +343,16 @@ TEST_CASE("import_users: many users in one call, an empty list writes nothing") 
     auto listed = f.store->list_users("example.org");
     REQUIRE(listed.ok());
     CHECK(listed->size() == 300);
-    CHECK(f.store->authenticate("user299@example.org", "shared pw").ok());
-    CHECK(f.store->authenticate("user0@example.org", "shared pw").ok());
+    CHECK(authenticate(*f.store, "user299@example.org", "shared pw").ok());
+    CHECK(authenticate(*f.store, "user0@example.org", "shared pw").ok());
 }
 
-TEST_CASE("import_users: all or none") {
-    Fixture f;
+TEST_CASE_TEMPLATE("import_users: all or none", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::string good = f.hash("pw");
     auto batch_with = [&](UserImport bad) {
-        return std::vector<UserImport>{{"one@example.com", good, 0}, {"two@example.com", good, 0}, std::move(bad),
-                                       {"four@example.com", good, 0}};
+        return std::vector<UserImport>{
+            {"one@example.com", good, 0}, {"two@example.com", good, 0}, std::move(bad), {"four@example.com", good, 0}};
     };
     SUBCASE("a hash that is not an argon2id PHC string") {
         f.check_refused(batch_with({"three@example.com", "{ARGON2ID}" + good, 0}), Errc::invalid_argument,
@@ -380,16 +382,16 @@ TEST_CASE("import_users: all or none") {
     auto added = f.store->import_users(batch_with({"three@example.com", good, 0}));
     REQUIRE(added.ok());
     CHECK(added->size() == 4);
-    CHECK(f.store->authenticate("three@example.com", "pw").ok());
+    CHECK(authenticate(*f.store, "three@example.com", "pw").ok());
 }
 
-TEST_CASE("add_user: an unknown domain still says which address and what to do") {
-    Fixture f;
-    std::string before = dump_store(f.path);
+TEST_CASE_TEMPLATE("add_user: an unknown domain still says which address and what to do", B, STORE_BACKENDS) {
+    Fixture<B> f;
+    std::string before = f.snapshot();
     auto r = f.store->add_user("carol@example.net", "pw");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::not_found);
     CHECK(r.error().message.find("carol@example.net") != std::string::npos);
     CHECK(r.error().message.find("mailctl domain add") != std::string::npos);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 }

@@ -1,7 +1,7 @@
-// store_mailbox_test.cpp: mailboxes and messages: delivery (single instance, all or none,
-// size and quota limits), UIDs, UIDVALIDITY, modseq, flags, copy, move, expunge and its
-// log, changes since a modseq, reading bytes whole and in chunks, maildrop locks and
-// change notification inside one process, group commit.
+// store_mailbox_test.cpp: mailboxes and messages, for both backends: delivery (single
+// instance, all or none, size and quota limits), UIDs, UIDVALIDITY, modseq, flags, copy,
+// move, expunge and its log, changes since a modseq, reading bytes whole and in chunks,
+// maildrop locks and change notification inside one process; and SQLite's group commit.
 //
 // Must never: depend on timing for a verdict (notifications wait with a deadline only).
 #include <atomic>
@@ -19,44 +19,15 @@ using namespace hikyaku::storage::test;
 
 namespace {
 
-struct Fixture {
-    TempDir dir;
-    std::string path = dir.file("mail.db");
-    std::unique_ptr<Store> store;
-    User alice, bob;
-    MailboxInfo alice_inbox, bob_inbox;
-
-    explicit Fixture(StoreOptions options = {}) {
-        if (options.path.empty()) options = test_options(path);
-        store = open_test_store(path, options);
-        REQUIRE(store->add_domain("example.com").ok());
-        alice = *store->add_user("alice@example.com", "pw-a");
-        bob = *store->add_user("bob@example.com", "pw-b");
-        alice_inbox = *store->inbox(alice.id);
-        bob_inbox = *store->inbox(bob.id);
-    }
-
-    Uid deliver_to_alice(const std::string& tag) {
-        UserId rcpt[] = {alice.id};
-        auto r = store->deliver(test_message(tag), rcpt, at(1700000000));
-        REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-        return r->entries.front().uid;
-    }
-
-    std::vector<Uid> uids(MailboxId mailbox) {
-        UidRange all[] = {{1, kMaxUid}};
-        auto entries = store->fetch_entries(mailbox, all);
-        REQUIRE(entries.ok());
-        std::vector<Uid> out;
-        for (const auto& e : *entries) out.push_back(e.uid);
-        return out;
-    }
+template <class B>
+struct Fixture : TwoUsers<B> {
+    Uid deliver_to_alice(const std::string& tag) { return this->deliver(this->alice.id, tag); }
 };
 
 }  // namespace
 
-TEST_CASE("deliver: one stored copy for many recipients, each gets an INBOX entry") {
-    Fixture f;
+TEST_CASE_TEMPLATE("deliver: one stored copy for many recipients, each gets an INBOX entry", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::string raw = test_message("m1", 300);
     UserId rcpts[] = {f.alice.id, f.bob.id, f.alice.id};  // duplicate gets one copy
     auto receipt = f.store->deliver(raw, rcpts, at(1700000000));
@@ -89,8 +60,8 @@ TEST_CASE("deliver: one stored copy for many recipients, each gets an INBOX entr
     CHECK(f.store->quota_usage(f.bob.id)->messages == 1);
 }
 
-TEST_CASE("deliver: UIDs increase by one, UIDNEXT and HIGHESTMODSEQ follow") {
-    Fixture f;
+TEST_CASE_TEMPLATE("deliver: UIDs increase by one, UIDNEXT and HIGHESTMODSEQ follow", B, STORE_BACKENDS) {
+    Fixture<B> f;
     auto before = *f.store->mailbox_status(f.alice_inbox.id);
     CHECK(before.uidnext == 1);
     CHECK(before.messages == 0);
@@ -112,45 +83,49 @@ TEST_CASE("deliver: UIDs increase by one, UIDNEXT and HIGHESTMODSEQ follow") {
     CHECK(f.deliver_to_alice("again") == 21);
 }
 
-TEST_CASE("deliver: all or none when one recipient is over quota; size limit") {
-    Fixture f;
+TEST_CASE_TEMPLATE("deliver: all or none when one recipient is over quota; size limit", B, STORE_BACKENDS) {
+    Fixture<B> f;
     CHECK(f.store->set_quota("bob@example.com", 500).ok());
     std::string big = test_message("big", 600);
-    std::string before = dump_store(f.path);
+    std::string before = f.snapshot();
     UserId rcpts[] = {f.alice.id, f.bob.id};
     auto r = f.store->deliver(big, rcpts, at(1));
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == Errc::limit_exceeded);
+    CHECK(r.error().code == Errc::over_quota);
     CHECK(r.error().message.find("bob@example.com") != std::string::npos);
+    CHECK(r.error().message.find("message too large for the remaining quota") != std::string::npos);
     UserId ghost[] = {f.alice.id, 987654};
     CHECK(f.store->deliver("x", ghost, at(1)).error().code == Errc::not_found);
     CHECK(f.store->deliver("x", {}, at(1)).error().code == Errc::invalid_argument);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     // Exactly at the quota is allowed, one byte past is not.
     std::string fits(500, 'x');
     UserId only_bob[] = {f.bob.id};
     CHECK(f.store->deliver(fits, only_bob, at(1)).ok());
-    CHECK(f.store->deliver("y", only_bob, at(1)).error().code == Errc::limit_exceeded);
+    auto full = f.store->deliver("y", only_bob, at(1));
+    CHECK(full.error().code == Errc::over_quota);
+    CHECK(full.error().message.find("is over quota") != std::string::npos);
 
-    TempDir dir2;
-    StoreOptions small = test_options(dir2.file("small.db"));
+    StoreOptions small = test_options("");
     small.max_message_size = 100;
-    auto store = open_test_store(small.path, small);
+    BackendStore<B> opened(small);
+    auto& store = opened.store;
     REQUIRE(store->add_domain("example.com").ok());
     auto carol = *store->add_user("carol@example.com", "pw");
     UserId c[] = {carol.id};
     CHECK(store->max_message_size() == 100);
     CHECK(store->deliver(std::string(100, 'a'), c, at(1)).ok());
     auto over = store->deliver(std::string(101, 'a'), c, at(1));
-    CHECK(over.error().code == Errc::limit_exceeded);
+    CHECK(over.error().code == Errc::too_big);
     CHECK(over.error().message.find("maximum message size") != std::string::npos);
     auto box = *store->inbox(carol.id);
-    CHECK(store->append(box.id, std::string(101, 'a'), 0, {}, at(1)).error().code == Errc::limit_exceeded);
+    CHECK(store->append(box.id, std::string(101, 'a'), 0, {}, at(1)).error().code == Errc::too_big);
 }
 
-TEST_CASE("mailboxes: create with parents, find, rename with children, delete, subscriptions") {
-    Fixture f;
+TEST_CASE_TEMPLATE("mailboxes: create with parents, find, rename with children, delete, subscriptions", B,
+                   STORE_BACKENDS) {
+    Fixture<B> f;
     auto created = f.store->create_mailbox(f.alice.id, "Archive/2024/March");
     REQUIRE(created.ok());
     CHECK(created->name == "Archive/2024/March");
@@ -162,7 +137,7 @@ TEST_CASE("mailboxes: create with parents, find, rename with children, delete, s
     CHECK(f.store->find_mailbox(f.alice.id, "inbox")->id == f.alice_inbox.id);
     CHECK(f.store->find_mailbox(f.bob.id, "Archive").error().code == Errc::not_found);
 
-    std::string before = dump_store(f.path);
+    std::string before = f.snapshot();
     CHECK(f.store->create_mailbox(f.alice.id, "Archive").error().code == Errc::already_exists);
     CHECK(f.store->create_mailbox(f.alice.id, "inbox").error().code == Errc::already_exists);
     for (const char* bad : {"a/../b", "a//b", "", "x\ty", "/root", "..", "trailing/"})
@@ -177,7 +152,7 @@ TEST_CASE("mailboxes: create with parents, find, rename with children, delete, s
     CHECK(f.store->rename_mailbox(f.alice.id, "Archive", "Sent").error().code == Errc::already_exists);
     CHECK(f.store->rename_mailbox(f.alice.id, "Nope", "Other").error().code == Errc::not_found);
     CHECK(f.store->rename_mailbox(f.alice.id, "Sent", "INBOX").error().code == Errc::already_exists);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     auto march = *f.store->find_mailbox(f.alice.id, "Archive/2024/March");
     CHECK(f.store->set_subscribed(f.alice.id, "Archive/2024", true).ok());
@@ -210,8 +185,8 @@ TEST_CASE("mailboxes: create with parents, find, rename with children, delete, s
     CHECK(again->id != march.id);
 }
 
-TEST_CASE("mailboxes: renaming INBOX moves its messages and leaves it empty") {
-    Fixture f;
+TEST_CASE_TEMPLATE("mailboxes: renaming INBOX moves its messages and leaves it empty", B, STORE_BACKENDS) {
+    Fixture<B> f;
     f.deliver_to_alice("a");
     f.deliver_to_alice("b");
     CHECK(f.store->rename_mailbox(f.alice.id, "INBOX", "Saved/Inbox-2024").ok());
@@ -224,8 +199,8 @@ TEST_CASE("mailboxes: renaming INBOX moves its messages and leaves it empty") {
     CHECK(f.deliver_to_alice("c") == 3);                     // INBOX UIDs go on
 }
 
-TEST_CASE("flags: add, remove, replace; keywords; modseq; UNCHANGEDSINCE") {
-    Fixture f;
+TEST_CASE_TEMPLATE("flags: add, remove, replace; keywords; modseq; UNCHANGEDSINCE", B, STORE_BACKENDS) {
+    Fixture<B> f;
     for (int i = 0; i < 3; ++i) f.deliver_to_alice("m" + std::to_string(i));
     MailboxId box = f.alice_inbox.id;
     ModSeq start = f.store->mailbox_status(box)->highestmodseq;
@@ -270,13 +245,13 @@ TEST_CASE("flags: add, remove, replace; keywords; modseq; UNCHANGEDSINCE") {
     CHECK(g->updated[0].uid == 1);
     CHECK(f.store->mailbox_status(box)->deleted == 1);
 
-    std::string before = dump_store(f.path);
+    std::string before = f.snapshot();
     FlagChange bad_keyword{FlagOperation::add, 0, {"\\Seen"}, std::nullopt};
     CHECK(f.store->set_flags(box, both, bad_keyword).error().code == Errc::invalid_argument);
     FlagChange bad_bits{FlagOperation::add, 1u << 9, {}, std::nullopt};
     CHECK(f.store->set_flags(box, both, bad_bits).error().code == Errc::invalid_argument);
     CHECK(f.store->set_flags(777777, both, seen).error().code == Errc::not_found);
-    CHECK(dump_store(f.path) == before);
+    CHECK(f.snapshot() == before);
 
     UidRange all[] = {{1, kMaxUid}};
     auto entries = *f.store->fetch_entries(box, all);
@@ -284,8 +259,9 @@ TEST_CASE("flags: add, remove, replace; keywords; modseq; UNCHANGEDSINCE") {
     CHECK(entries[2].keywords == std::vector<std::string>{"$Label1"});
 }
 
-TEST_CASE("copy and move: new UIDs in the target, shared message, COPYUID pairs, expunge log") {
-    Fixture f;
+TEST_CASE_TEMPLATE("copy and move: new UIDs in the target, shared message, COPYUID pairs, expunge log", B,
+                   STORE_BACKENDS) {
+    Fixture<B> f;
     for (int i = 0; i < 4; ++i) f.deliver_to_alice("m" + std::to_string(i));
     auto work = *f.store->create_mailbox(f.alice.id, "Work");
     Uid flagged[] = {2};
@@ -316,17 +292,22 @@ TEST_CASE("copy and move: new UIDs in the target, shared message, COPYUID pairs,
     REQUIRE(changes.ok());
     CHECK(changes->expunged == std::vector<Uid>{1, 3});
     CHECK(changes->highestmodseq == before_move + 1);
-    CHECK(f.store->move_entries(work.id, move_these, work.id).error().code == Errc::invalid_argument);
+    // RFC 6851 3.3: a move into the mailbox itself gives the messages new UIDs.
+    auto in_place = f.store->move_entries(work.id, move_these, work.id);
+    REQUIRE(in_place.ok());
+    CHECK(in_place->uids == std::vector<std::pair<Uid, Uid>>{{1, 5}, {3, 6}});
+    CHECK(f.uids(work.id) == std::vector<Uid>{2, 4, 5, 6});
 
     // Copy to another user's mailbox counts against their quota.
     CHECK(f.store->set_quota("bob@example.com", 10).ok());
-    std::string before = dump_store(f.path);
-    CHECK(f.store->copy_entries(work.id, move_these, f.bob_inbox.id).error().code == Errc::limit_exceeded);
-    CHECK(dump_store(f.path) == before);
+    std::string before = f.snapshot();
+    Uid moved_in_place[] = {5, 6};
+    CHECK(f.store->copy_entries(work.id, moved_in_place, f.bob_inbox.id).error().code == Errc::over_quota);
+    CHECK(f.snapshot() == before);
 }
 
-TEST_CASE("expunge: log with modseq, orphaned messages dropped, changes_since") {
-    Fixture f;
+TEST_CASE_TEMPLATE("expunge: log with modseq, orphaned messages dropped, changes_since", B, STORE_BACKENDS) {
+    Fixture<B> f;
     UserId both[] = {f.alice.id, f.bob.id};
     REQUIRE(f.store->deliver(test_message("shared"), both, at(5)).ok());
     for (int i = 0; i < 3; ++i) f.deliver_to_alice("own" + std::to_string(i));
@@ -367,8 +348,8 @@ TEST_CASE("expunge: log with modseq, orphaned messages dropped, changes_since") 
     CHECK(f.store->quota_usage(f.alice.id)->messages == 1);
 }
 
-TEST_CASE("append: flags, keywords, internal date, UID, structure column") {
-    Fixture f;
+TEST_CASE_TEMPLATE("append: flags, keywords, internal date, UID, structure column", B, STORE_BACKENDS) {
+    Fixture<B> f;
     auto drafts = *f.store->find_mailbox(f.alice.id, "Drafts");
     std::string raw = test_message("draft");
     std::string kw[] = {"$Draft1"};
@@ -388,8 +369,8 @@ TEST_CASE("append: flags, keywords, internal date, UID, structure column") {
     CHECK(f.store->append(999999, raw, 0, {}, at(1)).error().code == Errc::not_found);
 }
 
-TEST_CASE("the MIME structure is parsed at delivery and handed back with the entry") {
-    Fixture f;
+TEST_CASE_TEMPLATE("the MIME structure is parsed at delivery and handed back with the entry", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::string raw =
         "From: Sender <sender@example.org>\r\n"
         "To: alice@example.com\r\n"
@@ -438,8 +419,8 @@ TEST_CASE("the MIME structure is parsed at delivery and handed back with the ent
     CHECK(*mime::decode_cache(*fetched[0].structure) == *direct);
 }
 
-TEST_CASE("fetch_entries: ranges, reversed ranges, overlaps, '*'") {
-    Fixture f;
+TEST_CASE_TEMPLATE("fetch_entries: ranges, reversed ranges, overlaps, '*'", B, STORE_BACKENDS) {
+    Fixture<B> f;
     for (int i = 0; i < 10; ++i) f.deliver_to_alice("m" + std::to_string(i));
     UidRange ranges[] = {{8, 6}, {2, 3}, {3, 4}, {10, kMaxUid}};
     auto got = f.store->fetch_entries(f.alice_inbox.id, ranges);
@@ -450,8 +431,8 @@ TEST_CASE("fetch_entries: ranges, reversed ranges, overlaps, '*'") {
     CHECK(f.store->fetch_entries(123456, ranges).error().code == Errc::not_found);
 }
 
-TEST_CASE("read_message_chunk streams a large message exactly") {
-    Fixture f;
+TEST_CASE_TEMPLATE("read_message_chunk streams a large message exactly", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::string raw = test_message("large", 3 * 1024 * 1024 + 17);
     UserId rcpt[] = {f.alice.id};
     REQUIRE(f.store->deliver(raw, rcpt, at(1)).ok());
@@ -468,8 +449,8 @@ TEST_CASE("read_message_chunk streams a large message exactly") {
     CHECK(f.store->read_message_chunk(f.alice_inbox.id, 2, 0, 10).error().code == Errc::not_found);
 }
 
-TEST_CASE("maildrop lock: exclusive, released on destruction") {
-    Fixture f;
+TEST_CASE_TEMPLATE("maildrop lock: exclusive, released on destruction", B, STORE_BACKENDS) {
+    Fixture<B> f;
     auto first = f.store->lock_maildrop(f.alice.id);
     REQUIRE(first.ok());
     auto second = f.store->lock_maildrop(f.alice.id);
@@ -481,8 +462,8 @@ TEST_CASE("maildrop lock: exclusive, released on destruction") {
     CHECK(f.store->lock_maildrop(999999).error().code == Errc::not_found);
 }
 
-TEST_CASE("change notification inside one process: kind, mailbox, modseq, user filter") {
-    Fixture f;
+TEST_CASE_TEMPLATE("change notification inside one process: kind, mailbox, modseq, user filter", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::mutex m;
     std::condition_variable cv;
     std::vector<MailboxChange> for_alice, for_all;
@@ -514,28 +495,41 @@ TEST_CASE("change notification inside one process: kind, mailbox, modseq, user f
     CHECK(for_all[0].user == f.bob.id);
 }
 
-TEST_CASE("change notification: a destroyed subscription is never called again") {
-    Fixture f;
+TEST_CASE_TEMPLATE("change notification: a destroyed subscription is never called again", B, STORE_BACKENDS) {
+    Fixture<B> f;
     std::atomic<int> calls{0};
     auto sub = f.store->subscribe(0, [&](const MailboxChange&) { ++calls; });
     REQUIRE(sub.ok());
+    // A witness subscribed after it hears every change after it, in the same dispatch: once
+    // the witness has heard the delivery, the destroyed one would have been called too.
+    std::mutex m;
+    std::condition_variable cv;
+    bool heard = false;
+    auto witness = f.store->subscribe(0, [&](const MailboxChange& c) {
+        std::lock_guard lock(m);
+        heard = heard || c.kind == ChangeKind::appended;
+        cv.notify_all();
+    });
+    REQUIRE(witness.ok());
     sub->reset();
     f.deliver_to_alice("x");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no verdict on time: a count
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return heard; }));
     CHECK(calls.load() == 0);
 }
 
-TEST_CASE("change notification: a subscription may outlive its store") {
-    TempDir dir;
-    auto store = open_test_store(dir.file("mail.db"));
-    auto sub = store->subscribe(0, [](const MailboxChange&) {});
+TEST_CASE_TEMPLATE("change notification: a subscription may outlive its store", B, STORE_BACKENDS) {
+    BackendStore<B> opened;
+    auto sub = opened.store->subscribe(0, [](const MailboxChange&) {});
     REQUIRE(sub.ok());
-    store.reset();  // a daemon tearing down in the "wrong" order
-    sub->reset();   // must not touch the destroyed store
-    int sockets = 0;  // the closed store took its socket away
-    for (const auto& e : std::filesystem::directory_iterator(dir.file("mail.db.notify")))
-        sockets += e.path().extension() == ".sock";
-    CHECK(sockets == 0);
+    opened.store.reset();  // a daemon tearing down in the "wrong" order
+    sub->reset();          // must not touch the destroyed store
+    if constexpr (B::has_file) {
+        int sockets = 0;  // the closed store took its socket away
+        for (const auto& e : std::filesystem::directory_iterator(opened.dir.file("mail.db.notify")))
+            sockets += e.path().extension() == ".sock";
+        CHECK(sockets == 0);
+    }
 }
 
 TEST_CASE("change format: parse is the inverse of format and refuses junk") {
@@ -546,13 +540,14 @@ TEST_CASE("change format: parse is the inverse of format and refuses junk") {
     CHECK(parsed->user == 12);
     CHECK(parsed->mailbox == 34);
     CHECK(parsed->modseq == 56);
-    for (const char* junk : {"", "appended", "appended user=1 mailbox=2", "bogus user=1 mailbox=2 modseq=3",
-                             "appended user=-1 mailbox=2 modseq=3", "appended user=1 mailbox=2 modseq=3 extra",
-                             "appended user=1x mailbox=2 modseq=3", "appended usr=1 mailbox=2 modseq=3",
-                             "appended user=99999999999999999999999 mailbox=2 modseq=3",
-                             "appended user=01 mailbox=2 modseq=3", "appended user=-0 mailbox=2 modseq=3",
-                             "appended user=+1 mailbox=2 modseq=3", "appended user=1 mailbox=2 modseq=3\n",
-                             "appended  user=1 mailbox=2 modseq=3"})
+    for (const char* junk :
+         {"", "appended", "appended user=1 mailbox=2", "bogus user=1 mailbox=2 modseq=3",
+          "appended user=-1 mailbox=2 modseq=3", "appended user=1 mailbox=2 modseq=3 extra",
+          "appended user=1x mailbox=2 modseq=3", "appended usr=1 mailbox=2 modseq=3",
+          "appended user=99999999999999999999999 mailbox=2 modseq=3", "appended user=01 mailbox=2 modseq=3",
+          "appended user=-0 mailbox=2 modseq=3", "appended user=+1 mailbox=2 modseq=3",
+          "appended user=1 mailbox=2 modseq=3\n", "appended  user=1 mailbox=2 modseq=3",
+          "unknown user=0 mailbox=0 modseq=0 ", " appended user=1 mailbox=2 modseq=3"})
         CHECK_MESSAGE(!ChangeNotifier::parse(junk).has_value(), junk);
 }
 
@@ -597,9 +592,9 @@ TEST_CASE("group commit: concurrent deliveries share commits and all land") {
     CHECK(store.integrity_check().ok());
 }
 
-TEST_CASE("a failed job in a batch does not undo the others") {
-    TempDir dir;
-    auto store = open_test_store(dir.file("mail.db"));
+TEST_CASE_TEMPLATE("a failed job in a batch does not undo the others", B, STORE_BACKENDS) {
+    BackendStore<B> opened;
+    auto& store = opened.store;
     REQUIRE(store->add_domain("example.com").ok());
     auto user = *store->add_user("alice@example.com", "pw", 1000);
     std::vector<std::thread> threads;
@@ -611,7 +606,7 @@ TEST_CASE("a failed job in a batch does not undo the others") {
             std::string raw = test_message("j" + std::to_string(t), t % 2 ? 2000 : 10);
             auto r = store->deliver(raw, rcpt, at(1));
             if (r.ok()) ++ok;
-            else if (r.error().code == Errc::limit_exceeded) ++refused;
+            else if (r.error().code == Errc::over_quota) ++refused;
         });
     }
     for (auto& t : threads) t.join();

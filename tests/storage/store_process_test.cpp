@@ -94,7 +94,9 @@ public:
         return status;
     }
     void kill_hard() { ::kill(pid_, SIGKILL); }
-    void send(const std::string& bytes) { REQUIRE(::write(stdin_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())); }
+    void send(const std::string& bytes) {
+        REQUIRE(::write(stdin_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    }
     void close_stdin() {
         ::close(stdin_);
         stdin_ = -1;
@@ -181,7 +183,7 @@ TEST_CASE("4 processes deliver 2,000 messages each while a fifth expunges") {
     CHECK(WEXITSTATUS(status) == 0);
     auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     MESSAGE((kProcesses * kEach) << " deliveries from " << kProcesses << " processes in " << elapsed << " s; "
-                               << expunged.size() << " expunged concurrently");
+                                 << expunged.size() << " expunged concurrently");
 
     REQUIRE(acks.size() == kProcesses * kEach);
     std::map<Uid, std::string> acked;

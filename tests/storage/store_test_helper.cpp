@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
         std::string stop_file = argv[4];
         // Expunges every third entry it sees, again and again, until the stop file appears;
         // then one last pass so the parent's final picture is settled.
-        for (bool last = false;; ) {
+        for (bool last = false;;) {
             last = std::filesystem::exists(stop_file);
             UidRange all[] = {{1, kMaxUid}};
             auto entries = store->fetch_entries(inbox->id, all);
@@ -115,9 +115,9 @@ int main(int argc, char** argv) {
     }
     if (mode == "listen" && argc == 4) {
         auto sub = store->subscribe(user->id, [](const MailboxChange& c) {
-            const char* kind = c.kind == ChangeKind::appended   ? "appended"
-                               : c.kind == ChangeKind::flags    ? "flags"
-                               : c.kind == ChangeKind::expunged ? "expunged"
+            const char* kind = c.kind == ChangeKind::appended    ? "appended"
+                               : c.kind == ChangeKind::flags     ? "flags"
+                               : c.kind == ChangeKind::expunged  ? "expunged"
                                : c.kind == ChangeKind::mailboxes ? "mailboxes"
                                                                  : "unknown";
             say(std::string("change ") + kind + " " + std::to_string(c.mailbox) + " " + std::to_string(c.modseq));
@@ -125,8 +125,7 @@ int main(int argc, char** argv) {
         if (!sub) die(sub.error().message);
         say("ready");
         char buffer[16];
-        while (::read(0, buffer, sizeof buffer) > 0) {
-        }  // until the parent closes our stdin
+        while (::read(0, buffer, sizeof buffer) > 0) {}  // until the parent closes our stdin
         return 0;
     }
     if (mode == "lock" && argc == 4) {

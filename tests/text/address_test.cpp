@@ -140,19 +140,41 @@ TEST_CASE("address literals") {
     auto v6 = ok("<a@[IPv6:2001:DB8::1]>");
     CHECK(v6.path.mailbox->domain_kind == DomainKind::ipv6_literal);
     CHECK(v6.path.mailbox->canonical() == "a@[ipv6:2001:db8::1]");
-    const char* good[] = {"[0.0.0.0]", "[255.255.255.255]", "[IPv6:::1]", "[IPv6:::]",
-                          "[IPv6:1:2:3:4:5:6:7:8]", "[IPv6:1::8]", "[IPv6:::ffff:192.0.2.1]",
-                          "[IPv6:1:2:3:4:5:6:1.2.3.4]", "[ipv6:fe80::1]", "[IPv6:1:2:3:4:5:6::]",
+    const char* good[] = {"[0.0.0.0]",
+                          "[255.255.255.255]",
+                          "[IPv6:::1]",
+                          "[IPv6:::]",
+                          "[IPv6:1:2:3:4:5:6:7:8]",
+                          "[IPv6:1::8]",
+                          "[IPv6:::ffff:192.0.2.1]",
+                          "[IPv6:1:2:3:4:5:6:1.2.3.4]",
+                          "[ipv6:fe80::1]",
+                          "[IPv6:1:2:3:4:5:6::]",
                           "[IPv6:1:2:3:4::1.2.3.4]"};
     for (auto g : good) {
         CAPTURE(g);
         CHECK(parse_address_literal(g).has_value());
     }
-    const char* bad[] = {"[256.0.0.1]", "[1.2.3]", "[1.2.3.4.5]", "[1.2.3.4 ]", "[01234.1.1.1]",
-                         "[IPv6:1:2:3:4:5:6:7:8:9]", "[IPv6:1:2:3:4:5:6:7]", "[IPv6:1::2::3]",
-                         "[IPv6:12345::1]", "[IPv6:1:2:3:4:5:6:7::]", "[IPv6:g::1]", "[x:1]",
-                         "[IPv6:1:2:3:4:5:1.2.3.4]", "[IPv6:1:2:3:4:5::1.2.3.4]", "[]", "1.2.3.4",
-                         "[1.2.3.4", "[IPv6:]", "[IPv6::1]", "[-1.2.3.4]"};
+    const char* bad[] = {"[256.0.0.1]",
+                         "[1.2.3]",
+                         "[1.2.3.4.5]",
+                         "[1.2.3.4 ]",
+                         "[01234.1.1.1]",
+                         "[IPv6:1:2:3:4:5:6:7:8:9]",
+                         "[IPv6:1:2:3:4:5:6:7]",
+                         "[IPv6:1::2::3]",
+                         "[IPv6:12345::1]",
+                         "[IPv6:1:2:3:4:5:6:7::]",
+                         "[IPv6:g::1]",
+                         "[x:1]",
+                         "[IPv6:1:2:3:4:5:1.2.3.4]",
+                         "[IPv6:1:2:3:4:5::1.2.3.4]",
+                         "[]",
+                         "1.2.3.4",
+                         "[1.2.3.4",
+                         "[IPv6:]",
+                         "[IPv6::1]",
+                         "[-1.2.3.4]"};
     for (auto b : bad) {
         CAPTURE(b);
         CHECK_FALSE(parse_address_literal(b).has_value());
@@ -180,8 +202,8 @@ TEST_CASE("length limits at the bound and one past it") {
     CHECK(err("<\"" + std::string(63, 'q') + "\"@x.y>") == PathError::local_part_too_long);
 
     // A 255-octet domain: labels of 63 + "." ... ; check the parser's own counting.
-    std::string d255 = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') +
-                       "." + std::string(63, 'd');  // 255
+    std::string d255 = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                       std::string(63, 'd');  // 255
     REQUIRE(d255.size() == 255);
     CHECK(is_valid_domain(d255, false));
     CHECK_FALSE(is_valid_domain(d255 + "e", false));
@@ -202,18 +224,22 @@ TEST_CASE("length limits at the bound and one past it") {
 }
 
 TEST_CASE("SMTPUTF8: UTF-8 only when permitted, and only valid UTF-8") {
-    const std::string u = "<j\xc3\xb6rg@b\xc3\xbc" "cher.example>";
+    const std::string u =
+        "<j\xc3\xb6rg@b\xc3\xbc"
+        "cher.example>";
     CHECK(err(u, forward(false)) == PathError::non_ascii_not_permitted);
     auto p = ok(u, forward(true));
     CHECK(p.path.mailbox->non_ascii);
     CHECK(p.path.mailbox->local_part == "j\xc3\xb6rg");
-    CHECK(p.path.mailbox->canonical() == "j\xc3\xb6rg@b\xc3\xbc" "cher.example");
+    CHECK(p.path.mailbox->canonical() ==
+          "j\xc3\xb6rg@b\xc3\xbc"
+          "cher.example");
     CHECK(ok("<\"\xe6\x97\xa5 \xe6\x9c\xac\"@x.y>", forward(true)).path.mailbox->non_ascii);
     CHECK(err("<a\xff@x.y>", forward(true)) == PathError::invalid_utf8);
-    CHECK(err("<a\xc0\x80@x.y>", forward(true)) == PathError::invalid_utf8);        // overlong NUL
-    CHECK(err("<a\xed\xa0\x80@x.y>", forward(true)) == PathError::invalid_utf8);    // surrogate
+    CHECK(err("<a\xc0\x80@x.y>", forward(true)) == PathError::invalid_utf8);          // overlong NUL
+    CHECK(err("<a\xed\xa0\x80@x.y>", forward(true)) == PathError::invalid_utf8);      // surrogate
     CHECK(err("<a@x\xf4\x90\x80\x80.y>", forward(true)) == PathError::invalid_utf8);  // > U+10FFFF
-    CHECK(err("<a@x\xc3.y>", forward(true)) == PathError::invalid_utf8);             // truncated
+    CHECK(err("<a@x\xc3.y>", forward(true)) == PathError::invalid_utf8);              // truncated
     CHECK(err("<@b\xc3\xbc.example:a@x.y>", forward(false)) == PathError::non_ascii_not_permitted);
     CHECK(ok("<@b\xc3\xbc.example:a@x.y>", forward(true)).path.had_source_route);
 }

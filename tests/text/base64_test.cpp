@@ -23,8 +23,13 @@ Base64Error strict_err(std::string_view in) {
 
 TEST_CASE("RFC 4648 section 10 vectors round-trip") {
     const std::pair<const char*, const char*> vectors[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (auto [plain, encoded] : vectors) {
         CAPTURE(plain);
@@ -82,8 +87,8 @@ TEST_CASE("lenient decoder skips noise and stops at padding") {
     CHECK(base64_decode_lenient("Zm9v\r\nYmFy") == "foobar");
     CHECK(base64_decode_lenient(" Zm 9v !Ym#Fy ") == "foobar");
     CHECK(base64_decode_lenient("Zg==garbage") == "f");
-    CHECK(base64_decode_lenient("Zm9vYg") == "foob");    // missing padding
+    CHECK(base64_decode_lenient("Zm9vYg") == "foob");  // missing padding
     CHECK(base64_decode_lenient("Zm9vYmE") == "fooba");
-    CHECK(base64_decode_lenient("Zm9vY") == "foo");      // a lone sixth symbol yields nothing
+    CHECK(base64_decode_lenient("Zm9vY") == "foo");  // a lone sixth symbol yields nothing
     CHECK(base64_decode_lenient("") == "");
 }

@@ -42,11 +42,11 @@ TEST_CASE("PLAIN: authzid, authcid, password") {
 }
 
 TEST_CASE("PLAIN: NUL rules and empty fields") {
-    CHECK(plain_err(b64("timpassword")) == SaslError::malformed);                       // no NUL
-    CHECK(plain_err(b64(std::string("\0timpassword", 12))) == SaslError::malformed);    // one NUL
-    CHECK(plain_err(b64(std::string("\0tim\0pa\0ss", 11))) == SaslError::malformed);    // three
-    CHECK(plain_err(b64(std::string("\0\0password", 10))) == SaslError::malformed);     // no authcid
-    CHECK(plain_err(b64(std::string("\0tim\0", 5))) == SaslError::malformed);           // no password
+    CHECK(plain_err(b64("timpassword")) == SaslError::malformed);                     // no NUL
+    CHECK(plain_err(b64(std::string("\0timpassword", 12))) == SaslError::malformed);  // one NUL
+    CHECK(plain_err(b64(std::string("\0tim\0pa\0ss", 11))) == SaslError::malformed);  // three
+    CHECK(plain_err(b64(std::string("\0\0password", 10))) == SaslError::malformed);   // no authcid
+    CHECK(plain_err(b64(std::string("\0tim\0", 5))) == SaslError::malformed);         // no password
     CHECK(plain_err(b64(std::string("\0\0", 2))) == SaslError::malformed);
     CHECK(plain_err("=") == SaslError::malformed);  // empty initial response
 }

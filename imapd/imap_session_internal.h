@@ -1,0 +1,188 @@
+// imap_session_internal.h: the IMAP session class, shared by the files that implement its
+// commands (imap_session.cpp: the state machine, login, selection, IDLE; imap_mailboxes.cpp:
+// LIST, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE, APPEND; imap_messages.cpp: FETCH, STORE,
+// SEARCH, COPY, MOVE, EXPUNGE; imap_sort.cpp: SORT, THREAD; imap_condstore.cpp: CONDSTORE and
+// QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT, SETQUOTA). Not for other folders: the
+// interface is imap_session.h.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/server/protocol_session.h"
+#include "imapd/command_reader.h"
+#include "imapd/imap_command.h"
+#include "imapd/imap_policy.h"
+#include "imapd/imap_session.h"
+#include "imapd/mailbox_name.h"
+#include "imapd/response_writer.h"
+#include "imapd/selected_mailbox.h"
+#include "storage/change_feed.h"
+
+namespace hikyaku::imap {
+
+namespace asio = boost::asio;
+
+// RFC 9051 3: the states, as bits for the dispatch table.
+enum class State : unsigned { not_authenticated = 1, authenticated = 2, selected = 4 };
+constexpr unsigned not_authenticated = unsigned(State::not_authenticated);
+constexpr unsigned authenticated = unsigned(State::authenticated);
+constexpr unsigned selected = unsigned(State::selected);
+constexpr unsigned any_state = not_authenticated | authenticated | selected;
+constexpr unsigned logged_in = authenticated | selected;
+
+// What a handler answers: the tagged status response, written by the loop after the updates
+// of the selected mailbox (STYLE 6: one place writes it).
+struct Tagged {
+    ResponseStatus status = ResponseStatus::ok;
+    std::optional<ResponseCode> code;
+    std::string text;
+    bool already_sent = false;  // the handler wrote it (LOGOUT, STARTTLS) or the session ends
+    static Tagged sent() { return {ResponseStatus::ok, std::nullopt, {}, true}; }
+    static Tagged ok(std::string text, std::optional<ResponseCode> code = std::nullopt) {
+        return {ResponseStatus::ok, std::move(code), std::move(text)};
+    }
+    static Tagged no(std::string text, std::optional<ResponseCode> code = std::nullopt) {
+        return {ResponseStatus::no, std::move(code), std::move(text)};
+    }
+    static Tagged bad(std::string text, std::optional<ResponseCode> code = std::nullopt) {
+        return {ResponseStatus::bad, std::move(code), std::move(text)};
+    }
+};
+
+class Session;
+struct MessageFacts;  // sort_thread.h
+using Handler = asio::awaitable<Tagged> (Session::*)(const Command&);
+struct DispatchEntry {
+    Verb verb;
+    unsigned states;
+    Handler handler;
+};
+
+class Session final : public server::ProtocolSession {
+public:
+    Session(std::shared_ptr<net::Connection> conn, server::SessionEnvironment environment,
+            const SessionSettings& settings);
+    ~Session() override;
+
+    // ---- any state (RFC 9051 6.1) ----
+    asio::awaitable<Tagged> on_capability(const Command& c);
+    asio::awaitable<Tagged> on_noop(const Command& c);
+    asio::awaitable<Tagged> on_logout(const Command& c);
+    asio::awaitable<Tagged> on_id(const Command& c);
+    asio::awaitable<Tagged> on_enable(const Command& c);
+    // ---- not authenticated (6.2) ----
+    asio::awaitable<Tagged> on_starttls(const Command& c);
+    asio::awaitable<Tagged> on_compress(const Command& c);
+    asio::awaitable<Tagged> on_authenticate(const Command& c);
+    asio::awaitable<Tagged> on_login(const Command& c);
+    // ---- authenticated (6.3) ----
+    asio::awaitable<Tagged> on_select(const Command& c);
+    asio::awaitable<Tagged> on_create(const Command& c);
+    asio::awaitable<Tagged> on_delete(const Command& c);
+    asio::awaitable<Tagged> on_rename(const Command& c);
+    asio::awaitable<Tagged> on_subscribe(const Command& c);
+    asio::awaitable<Tagged> on_list(const Command& c);
+    asio::awaitable<Tagged> on_namespace(const Command& c);
+    asio::awaitable<Tagged> on_status(const Command& c);
+    asio::awaitable<Tagged> on_append(const Command& c);
+    asio::awaitable<Tagged> on_idle(const Command& c);
+    // ---- selected (6.4) ----
+    asio::awaitable<Tagged> on_close(const Command& c);
+    asio::awaitable<Tagged> on_unselect(const Command& c);
+    asio::awaitable<Tagged> on_expunge(const Command& c);
+    asio::awaitable<Tagged> on_search(const Command& c);
+    asio::awaitable<Tagged> on_fetch(const Command& c);
+    asio::awaitable<Tagged> on_store(const Command& c);
+    asio::awaitable<Tagged> on_copy(const Command& c);
+    asio::awaitable<Tagged> on_sort(const Command& c);
+    asio::awaitable<Tagged> on_thread(const Command& c);
+    // ---- QUOTA (RFC 9208; imap_quota.cpp) ----
+    asio::awaitable<Tagged> on_getquotaroot(const Command& c);
+    asio::awaitable<Tagged> on_getquota(const Command& c);
+    asio::awaitable<Tagged> on_setquota(const Command& c);
+
+private:
+    // ---- the protocol-server layer's hooks -------------------------------------------
+    void greet() override;
+    asio::awaitable<void> serve_command() override;
+    void input_ended(net::ReadStatus why) override;
+    void too_many_errors() override {
+        send(untagged_status(ResponseStatus::bye, std::nullopt, "Too many invalid commands"));
+    }
+    void tls_started() override {}
+    void send_sasl_challenge(std::string_view base64) override { send(continuation(base64)); }
+    std::chrono::milliseconds command_timeout() const override { return s_.autologout; }
+    unsigned max_errors() const override { return s_.max_errors; }
+    asio::awaitable<void> finish() override;
+
+    // ---- framing and dispatch ----------------------------------------------------------
+    asio::awaitable<void> on_literal(const LiteralAnnouncement& announcement);
+    asio::awaitable<void> dispatch(Command command);
+    void reply_tagged(std::string_view tag, const Tagged& t);
+
+    // ---- helpers ---------------------------------------------------------------------------
+    ImapClientFacts facts() const;
+    std::chrono::sys_seconds now() const;  // SessionSettings::clock, else the system clock
+    // RFC 6855 3: UTF-8 names, as in IMAP4rev2, once UTF8=ACCEPT is enabled.
+    NameEncoding name_encoding() const {
+        return rev2_ || utf8_accept_ ? NameEncoding::utf8 : NameEncoding::modified_utf7;
+    }
+    // A mailbox name from the client, in the store's form (INBOX normalised); nullopt and
+    // `error` set when it cannot be a name.
+    std::optional<std::string> mailbox_name(std::string_view wire, Tagged& error) const;
+    std::string wire_name(std::string_view name) const { return mailbox_to_wire(name, name_encoding()); }
+    // The tagged reply for a store error (one table: STYLE 19).
+    Tagged store_failure(const Error& error, std::string_view what) const;
+    asio::awaitable<Tagged> complete_login(const storage::User& user, std::string_view mechanism);
+    // Announces what changed in the selected mailbox since the last look.
+    asio::awaitable<void> announce_updates(bool expunges_allowed, bool with_uid);
+    void watch_changes();
+    void deselect();
+    // FETCH helpers (imap_messages.cpp).
+    asio::awaitable<bool> send_range(storage::Uid uid, std::uint64_t offset, std::uint64_t length);
+    // Appends a body as a literal to `out`, or sends `out`, the literal's header and the body
+    // in chunks when it is large (then `out` is left empty). `vanished`: a small body's message
+    // was expunged by another session since the entries were read (nothing was sent);
+    // `closed`: the connection was ended.
+    enum class BodyOutcome { appended, vanished, closed };
+    asio::awaitable<BodyOutcome> append_body(std::string& out, storage::Uid uid, std::uint64_t offset,
+                                             std::uint64_t size);
+    // SORT and THREAD helpers (imap_sort.cpp): the facts of the messages the keys select, in
+    // mailbox order, numbered by UID or sequence number; and the reply for its failure.
+    asio::awaitable<Result<std::vector<MessageFacts>>> collect_facts(const SearchArgs& search, bool uid);
+    Tagged collect_failure(const Error& error, std::string_view what) const;
+
+    // ---- CONDSTORE and QRESYNC (imap_condstore.cpp, RFC 7162) --------------------------------
+    // A CONDSTORE-enabling command was seen (3.1): MODSEQ (and UID) in every later untagged
+    // FETCH; with a mailbox selected, "* OK [HIGHESTMODSEQ n]" the first time.
+    void enable_condstore();
+    // SELECT ... (QRESYNC (...)) with the right UIDVALIDITY (3.2.5.1): "* VANISHED (EARLIER)"
+    // for the known UIDs expunged since the client's modseq, then a FETCH (UID FLAGS MODSEQ) of
+    // each message changed since. `changes` was read with the mailbox's snapshot.
+    void send_qresync(const QresyncParams& params, const storage::Changes& changes);
+    // UID FETCH ... (CHANGEDSINCE n VANISHED) (3.2.6): "* VANISHED (EARLIER)" for the UIDs of
+    // `set` expunged since n. False when the store could not be read.
+    asio::awaitable<bool> send_vanished_earlier(const SequenceSet& set, storage::ModSeq since);
+
+    const SessionSettings& s_;
+    State state_ = State::not_authenticated;
+    CommandReader reader_;
+    GrammarLimits grammar_;
+    std::optional<storage::User> user_;
+    bool rev2_ = false;         // ENABLE IMAP4rev2 (RFC 9051)
+    bool condstore_ = false;    // RFC 7162 3.1: CONDSTORE enabled
+    bool qresync_ = false;      // RFC 7162 3.2: ENABLE QRESYNC (implies CONDSTORE)
+    bool utf8_accept_ = false;  // ENABLE UTF8=ACCEPT (RFC 6855)
+    std::optional<SelectedMailbox> selected_;
+    std::vector<storage::Uid> saved_search_;  // "$" (RFC 5182 SEARCHRES)
+    bool search_saved_ = false;
+    std::unique_ptr<storage::ChangeSubscription> subscription_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks posted late
+    bool changes_pending_ = true;                                 // the store may hold changes not yet looked at
+    bool holds_user_slot_ = false;                                // counted in the per-user session limit
+};
+
+}  // namespace hikyaku::imap

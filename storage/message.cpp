@@ -1,0 +1,48 @@
+// message.cpp: preparing messages, recipient lists and UID lists for the store (message.h).
+#include "storage/message.h"
+
+#include <algorithm>
+
+#include "common/mime/message.h"
+
+namespace hikyaku::storage {
+
+StoredMessage prepare_message(std::string_view raw) {
+    StoredMessage message;
+    message.raw = raw;
+    // parse_message fails only past 4 GiB, which every configured maximum refuses first;
+    // such a message would be stored without a structure.
+    if (auto parsed = mime::parse_message(raw)) message.structure = mime::encode_cache(*parsed);
+    return message;
+}
+
+bool add_unique_recipient(std::vector<UserId>& recipients, UserId id) {
+    if (std::find(recipients.begin(), recipients.end(), id) != recipients.end()) return false;
+    recipients.push_back(id);
+    return true;
+}
+
+std::vector<UserId> unique_recipients(std::span<const UserId> recipients) {
+    std::vector<UserId> out;
+    out.reserve(recipients.size());
+    for (UserId id : recipients) add_unique_recipient(out, id);
+    return out;
+}
+
+std::vector<Uid> normalize_uids(std::span<const Uid> uids) {
+    std::vector<Uid> out(uids.begin(), uids.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    out.erase(std::remove(out.begin(), out.end(), Uid{0}), out.end());
+    return out;
+}
+
+bool is_normalized(std::span<const Uid> uids) {
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+        if (uids[i] == 0) return false;
+        if (i > 0 && uids[i] <= uids[i - 1]) return false;
+    }
+    return true;
+}
+
+}  // namespace hikyaku::storage
