@@ -31,7 +31,12 @@ int run_protocol_daemon(int argc, char** argv, ProtocolDaemon daemon) {
         }
         return specs;
     };
-    return net::run_daemon(argc, argv, description);
+    const int status = net::run_daemon(argc, argv, description);
+    // Every session has ended: release the services now, not among the static destructors.
+    // The auth pool's threads touched OpenSSL (the auth cache's HMAC); joined after OpenSSL's
+    // own exit handler has run, their per-thread OpenSSL state would never be freed.
+    services.reset();
+    return status;
 }
 
 }  // namespace hikyaku::server
