@@ -507,8 +507,9 @@ asio::awaitable<Tagged> Session::on_search(const Command& c) {
     };
     // The whole evaluation may read every message: off the event loop.
     auto found = co_await store().pool().run([&]() -> Result<Found> {
-        const storage::UidRange all[] = {storage::UidRange{}};
-        auto entries = store()->fetch_entries(mailbox, all, storage::FetchOptions{structure});
+        auto ranges = search_ranges(*store(), mailbox, *program);
+        if (!ranges) return ranges.error();
+        auto entries = store()->fetch_entries(mailbox, *ranges, storage::FetchOptions{structure});
         if (!entries) return entries.error();
         Found out;
         for (const auto& entry : *entries) {

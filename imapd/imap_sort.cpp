@@ -29,8 +29,9 @@ asio::awaitable<Result<std::vector<MessageFacts>>> Session::collect_facts(const 
     context.saved_uids = saved_search_;
     const SortThreadLimits limits;
     auto found = co_await store().pool().run([&]() -> Result<std::vector<MessageFacts>> {
-        const storage::UidRange all[] = {storage::UidRange{}};
-        auto entries = store()->fetch_entries(mailbox, all, storage::FetchOptions{true});
+        auto ranges = search_ranges(*store(), mailbox, *program);
+        if (!ranges) return ranges.error();
+        auto entries = store()->fetch_entries(mailbox, *ranges, storage::FetchOptions{true});
         if (!entries) return entries.error();
         std::vector<MessageFacts> out;
         for (const auto& entry : *entries) {

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "common/mime/address.h"
-#include "common/mime/body_text.h"
+#include "common/mime/search_text.h"
 #include "common/mime/date.h"
 #include "common/text/charset.h"
 #include "common/text/rfc2047.h"
@@ -14,39 +14,6 @@
 
 namespace hikyaku::imap {
 namespace {
-
-char32_t fold_code_point(char32_t c) {
-    if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-    if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;  // Latin-1
-    if (c >= 0x100 && c <= 0x17F) {                          // Latin Extended-A
-        switch (c) {
-            case 0x130: return 'i';
-            case 0x131:
-            case 0x138:
-            case 0x149: return c;
-            case 0x178: return 0xFF;
-            case 0x17F: return 's';
-            default: break;
-        }
-        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 1) ? c + 1 : c;
-        return (c % 2 == 0) ? c + 1 : c;
-    }
-    if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;  // Greek capitals
-    switch (c) {
-        case 0x386: return 0x3AC;
-        case 0x388:
-        case 0x389:
-        case 0x38A: return c + 37;
-        case 0x38C: return 0x3CC;
-        case 0x38E:
-        case 0x38F: return c + 63;
-        case 0x3C2: return 0x3C3;  // final sigma
-        default: break;
-    }
-    if (c >= 0x400 && c <= 0x40F) return c + 80;  // Cyrillic
-    if (c >= 0x410 && c <= 0x42F) return c + 32;
-    return c;
-}
 
 std::vector<int> kmp_failure(std::string_view needle) {
     std::vector<int> f(needle.size(), 0);
@@ -70,8 +37,6 @@ bool kmp_contains(std::string_view haystack, std::string_view needle, const std:
     }
     return false;
 }
-
-std::string decoded_value(const mime::HeaderField& field) { return text::rfc2047_decode(mime::unfold(field.value)); }
 
 // An address header as its addresses read, "Name <local@domain>, ..." with comments and
 // whitespace the RFC 5322 syntax allows removed, so FROM user@domain finds
@@ -118,61 +83,7 @@ std::string_view header_of(SearchKeyKind kind) {
     }
 }
 
-void collect_text(std::string_view raw, const mime::Part& part, std::string& out, std::size_t max_bytes) {
-    if (out.size() >= max_bytes) return;
-    switch (part.kind) {
-        case mime::PartKind::leaf:
-            if (part.is_text()) {
-                auto text = mime::body_text_utf8(raw, part);
-                out += text.ok() ? *text : text::utf8_sanitize(mime::decode_body(raw, part));
-                out += '\n';
-            }
-            break;
-        case mime::PartKind::multipart:
-            for (const mime::Part& child : part.children) collect_text(raw, child, out, max_bytes);
-            break;
-        case mime::PartKind::message:
-            if (part.children.empty()) break;
-            {
-                const mime::Part& inner = part.children.front();
-                const auto block = mime::parse_header_block(
-                    raw, inner.header_offset, inner.header_offset + inner.header_size, mime::ParseLimits{});
-                for (const mime::HeaderField& f : block.fields) {
-                    out += f.name;
-                    out += ": ";
-                    out += decoded_value(f);
-                    out += '\n';
-                }
-                collect_text(raw, inner, out, max_bytes);
-            }
-            break;
-    }
-    if (out.size() > max_bytes) out.resize(max_bytes);
-}
-
 }  // namespace
-
-std::string search_fold(std::string_view utf8) {
-    std::string out;
-    out.reserve(utf8.size());
-    std::size_t i = 0;
-    while (i < utf8.size()) {
-        const auto c = static_cast<unsigned char>(utf8[i]);
-        if (c < 0x80) {  // the common case, octet by octet
-            out += static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
-            ++i;
-            continue;
-        }
-        text::append_code_point(out, fold_code_point(text::next_code_point(utf8, i).value_or(0xFFFD)));
-    }
-    return out;
-}
-
-std::string searchable_body_text(std::string_view raw, const mime::ParsedMessage& message, std::size_t max_bytes) {
-    std::string out;
-    collect_text(raw, message.root, out, max_bytes);
-    return out;
-}
 
 // ---- the program ----------------------------------------------------------------------------
 
@@ -250,7 +161,7 @@ bool SearchProgram::match(const Node& node, Evaluation& eval) const {
             if (!mime::iequals(f.name, name)) continue;
             if (n.needle.empty()) return true;  // the field exists
             if (!eval.charge(f.value.size() * 2)) return false;
-            if (kmp_contains(search_fold(decoded_value(f)), n.needle, n.failure)) return true;
+            if (kmp_contains(search_fold(mime::decoded_header_value(f)), n.needle, n.failure)) return true;
             if (is_address_key(n.kind)) {
                 if (!eval.charge(f.value.size() * 2)) return false;
                 if (kmp_contains(search_fold(address_text(f)), n.needle, n.failure)) return true;
@@ -268,13 +179,7 @@ bool SearchProgram::match(const Node& node, Evaluation& eval) const {
     };
     const auto header_text = [&]() -> const std::string& {
         if (!eval.header_text) {
-            std::string text;
-            for (const mime::HeaderField& f : m.header_fields()) {
-                text += f.name;
-                text += ": ";
-                text += decoded_value(f);
-                text += '\n';
-            }
+            const std::string text = mime::searchable_header_text(m.header_fields());
             eval.charge(text.size());
             eval.header_text = search_fold(text);
         }
@@ -375,6 +280,21 @@ bool SearchProgram::match(const Node& node, Evaluation& eval) const {
             return true;
     }
     return false;
+}
+
+std::vector<SearchProgram::RequiredText> SearchProgram::required_texts() const {
+    std::vector<RequiredText> out;
+    std::vector<const Node*> pending{&root_};
+    while (!pending.empty()) {
+        const Node* node = pending.back();
+        pending.pop_back();
+        if (node->kind == SearchKeyKind::and_) {
+            for (const Node& child : node->children) pending.push_back(&child);
+        } else if ((node->kind == SearchKeyKind::body || node->kind == SearchKeyKind::text) && !node->needle.empty()) {
+            out.push_back(RequiredText{node->needle, node->kind == SearchKeyKind::text});
+        }
+    }
+    return out;
 }
 
 SearchOutcome SearchProgram::evaluate(SearchMessage& message, const SearchContext& context,

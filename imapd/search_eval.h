@@ -34,6 +34,7 @@
 
 #include "common/mime/header.h"
 #include "common/mime/message.h"
+#include "common/mime/search_text.h"
 #include "common/result.h"
 #include "imapd/imap_command.h"
 #include "imapd/imap_date.h"
@@ -42,8 +43,7 @@ namespace hikyaku::imap {
 
 // Octets of text scanned for one message, all keys together (256 MiB).
 inline constexpr std::uint64_t kMaxSearchWork = 256ull << 20;
-// Octets of decoded body text kept for one message.
-inline constexpr std::size_t kMaxSearchableText = 64u << 20;
+using mime::kMaxSearchableText;
 
 struct EvalLimits {
     std::uint64_t max_work = kMaxSearchWork;
@@ -97,6 +97,16 @@ public:
     bool needs_header() const { return needs_header_; }     // header fields are read
     bool needs_body() const { return needs_body_; }         // body text is read
 
+    // A BODY or TEXT key that every matching message satisfies: one the root requires,
+    // alone or inside nested ANDs (not under OR or NOT). The session asks the store's
+    // full-text index (storage/mailboxes.h) which messages may contain these needles and
+    // evaluates only those: the index narrows, evaluate() still decides.
+    struct RequiredText {
+        std::string needle;        // folded (search_fold)
+        bool with_header = false;  // TEXT: the top-level header counts too
+    };
+    std::vector<RequiredText> required_texts() const;
+
 private:
     struct Node {
         SearchKeyKind kind = SearchKeyKind::all;
@@ -118,14 +128,9 @@ private:
     bool needs_body_ = false;
 };
 
-// The text BODY searches in, for a session implementing SearchMessage::body_text(): every
-// text/* leaf decoded to UTF-8, and for attached message/rfc822 parts their header fields
-// (decoded) and their text, separated by newlines, at most max_bytes octets.
-std::string searchable_body_text(std::string_view raw, const mime::ParsedMessage& message,
-                                 std::size_t max_bytes = kMaxSearchableText);
-
-// The case folding the matcher uses (see above), exposed for tests and for the session's
-// keyword comparisons.
-std::string search_fold(std::string_view utf8);
+// The text BODY and TEXT search in, and the folding (common/mime/search_text.h, shared with the
+// store's full-text index).
+using mime::search_fold;
+using mime::searchable_body_text;
 
 }  // namespace hikyaku::imap

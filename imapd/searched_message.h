@@ -5,6 +5,8 @@
 // Must never: read the message when no key needs it, or change the view.
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,37 @@
 #include "storage/store.h"
 
 namespace hikyaku::imap {
+
+// The UIDs a SEARCH, SORT or THREAD evaluates: those the store's full-text index allows for
+// the BODY and TEXT keys every match must satisfy (SearchProgram::required_texts), as UID
+// ranges; every UID when the index cannot narrow. The index narrows, evaluate() decides.
+inline Result<std::vector<storage::UidRange>> search_ranges(storage::Store& store, storage::MailboxId mailbox,
+                                                            const SearchProgram& program) {
+    std::optional<std::vector<storage::Uid>> allowed;
+    for (const SearchProgram::RequiredText& text : program.required_texts()) {
+        auto found = store.text_search_candidates(mailbox, text.needle, text.with_header);
+        if (!found) return found.error();
+        if (!*found) continue;
+        if (!allowed) {
+            allowed = std::move(**found);
+            continue;
+        }
+        std::vector<storage::Uid> both;
+        std::set_intersection(allowed->begin(), allowed->end(), (*found)->begin(), (*found)->end(),
+                              std::back_inserter(both));
+        *allowed = std::move(both);
+    }
+    std::vector<storage::UidRange> ranges;
+    if (!allowed) {
+        ranges.push_back(storage::UidRange{});
+        return ranges;
+    }
+    for (storage::Uid uid : *allowed) {
+        if (!ranges.empty() && ranges.back().last + 1 == uid) ranges.back().last = uid;
+        else ranges.push_back(storage::UidRange{uid, uid});
+    }
+    return ranges;
+}
 
 // RFC 8514: the save date; entries stored before the store kept one use their internal date.
 inline storage::TimePoint saved_at(const storage::Entry& entry) {

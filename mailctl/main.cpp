@@ -53,6 +53,7 @@
 #include "common/text/suggest.h"
 #include "mailctl/queue_commands.h"
 #include "mailctl/user_import.h"
+#include "storage/message.h"
 #include "storage/store.h"
 #include "storage/store_files.h"
 
@@ -337,6 +338,10 @@ int main(int argc, char** argv) {
     auto* stats = app.add_subcommand("stats", "counts and sizes of the store");
     stats->add_flag("--json", args.json, "print one JSON object");
 
+    auto* index = app.add_subcommand(
+        "index",
+        "take messages stored before the full-text index existed into it (searches are right without, slower)");
+
     auto* pw =
         app.add_subcommand("pw", "print the argon2id hash of a password for 'user import' (the store is not opened)");
     pw->add_flag("--password-stdin", args.password_stdin, "read the password from the first line of stdin");
@@ -569,6 +574,26 @@ int main(int argc, char** argv) {
         if (args.json) std::cout << "[" << json << "]\n";
         return 0;
     }
+    if (index->parsed()) {
+        // Batches of one transaction each: the daemons' writes interleave, and an interrupted
+        // run keeps what it did.
+        TextIndexProgress total;
+        for (;;) {
+            auto step = store.index_pending_text(200);
+            if (!step) return fail(step.error());
+            total.indexed += step->indexed;
+            total.unindexable += step->unindexable;
+            if (step->remaining == 0 || step->indexed + step->unindexable == 0) {
+                total.remaining = step->remaining;
+                break;
+            }
+            std::cerr << "indexed " << total.indexed << ", " << step->remaining << " to go\n";
+        }
+        std::cout << "indexed " << total.indexed << " message(s); " << total.unindexable
+                  << " cannot be (no MIME structure, or more than " << (kMaxIndexedText >> 20)
+                  << " MiB of text): searches read those\n";
+        return 0;
+    }
     if (stats->parsed()) {
         auto s = store.stats();
         if (!s) return fail(s.error());
@@ -582,6 +607,7 @@ int main(int argc, char** argv) {
             {"entries", s->entries},
             {"message_bytes", s->message_bytes},
             {"queued", s->queued},
+            {"unindexed_pending", s->unindexed_pending},
             {"file_bytes", s->file_bytes},
         };
         std::string json;

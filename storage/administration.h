@@ -50,7 +50,12 @@ public:
     virtual Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) = 0;
 
     virtual Result<StoreStats> stats() = 0;
-    virtual Status integrity_check() = 0;  // io_error with the backend's report if not "ok"
+    virtual Status integrity_check() = 0;
+    // Takes up to max_messages of the messages stored before the full-text index existed into
+    // it (one transaction); `mailctl index` repeats it until none remain. Searches are right
+    // meanwhile, only slower: a message without an index row is always read.
+    virtual Result<TextIndexProgress> index_pending_text(
+        std::size_t max_messages) = 0;  // io_error with the backend's report if not "ok"
 };
 
 }  // namespace hikyaku::storage

@@ -50,6 +50,16 @@ public:
     // Entries new or changed, and UIDs expunged, after `since` (RFC 7162).
     virtual Result<Changes> changes_since(MailboxId mailbox, ModSeq since) = 0;
     virtual Result<QuotaUsage> quota_usage(UserId user) = 0;
+    // The full-text index (IMAP SEARCH BODY/TEXT, issue 13): the UIDs of `mailbox`, in
+    // increasing order, whose message may hold `folded_needle` (mime::search_fold applied) as
+    // a substring of its body text, or with `with_header` of its header text too. A superset
+    // of the true matches: the caller still checks each. nullopt when this backend cannot
+    // narrow (it has no index, or the needle is shorter than the index's 3 characters).
+    virtual Result<std::optional<std::vector<Uid>>> text_search_candidates(MailboxId /*mailbox*/,
+                                                                           std::string_view /*folded_needle*/,
+                                                                           bool /*with_header*/) {
+        return std::optional<std::vector<Uid>>{};
+    }
 
     // ---- writes ---------------------------------------------------------------------------
     // Creates missing parents too. already_exists if the name is taken.

@@ -118,6 +118,8 @@ public:
     // Checks the state's own invariants (usage counters, message references, UIDs below
     // UIDNEXT, modseqs up to HIGHESTMODSEQ, names, aliases); io_error naming what is wrong.
     Status integrity_check() override;
+    // Nothing is ever pending: this backend has no full-text index.
+    Result<TextIndexProgress> index_pending_text(std::size_t) override { return TextIndexProgress{}; }
 
     struct State;       // everything the store holds (memory_store.cpp)
     class ChangeQueue;  // changes waiting for their callbacks, and the subscribers

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/mime/message.h"
+#include "common/mime/search_text.h"
 
 namespace hikyaku::storage {
 
@@ -12,7 +13,17 @@ StoredMessage prepare_message(std::string_view raw) {
     message.raw = raw;
     // parse_message fails only past 4 GiB, which every configured maximum refuses first;
     // such a message would be stored without a structure.
-    if (auto parsed = mime::parse_message(raw)) message.structure = mime::encode_cache(*parsed);
+    auto parsed = mime::parse_message(raw);
+    if (!parsed) return message;
+    message.structure = mime::encode_cache(*parsed);
+    // One octet more than the index takes tells a text that does not fit.
+    std::string body = mime::searchable_body_text(raw, *parsed, kMaxIndexedText + 1);
+    if (body.size() <= kMaxIndexedText) {
+        SearchText text;
+        text.header = mime::search_fold(mime::searchable_header_text(parsed->headers));
+        text.body = mime::search_fold(body);
+        message.search_text = std::move(text);
+    }
     return message;
 }
 

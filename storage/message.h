@@ -2,7 +2,8 @@
 // repeats it: the MIME structure parsed once per message (kept beside the bytes, so readers
 // never parse again), recipient lists without duplicates, UID lists in increasing order.
 //
-// Pure functions; prepare_message costs a MIME parse (about 1 ms per MB): the protocol layer
+// Pure functions; prepare_message costs a MIME parse and the decoding of the text parts
+// (about 1 ms per MB each): the protocol layer
 // runs it off the event loop for large messages (common/server/async_store.h).
 // Must never: fail a message because its MIME is broken (the structure is best effort, and
 // a message the parser refuses is stored without one).
@@ -17,7 +18,12 @@
 
 namespace hikyaku::storage {
 
-// The message with its structure (mime::encode_cache of mime::parse_message).
+// Body text (decoded, octets) up to which a message's search text goes into the full-text
+// index; a message with more is stored unindexed and searched by reading it.
+inline constexpr std::size_t kMaxIndexedText = 4u << 20;
+
+// The message with its structure (mime::encode_cache of mime::parse_message) and its
+// search text (common/mime/search_text.h) for the full-text index.
 StoredMessage prepare_message(std::string_view raw);
 
 // Appends `id` to `recipients` unless it is there already; false if it was.

@@ -17,6 +17,8 @@
 //   queue         (v3) outbound recipients waiting for the delivery agent, each referring
 //                 to a stored message; (v4) ids never reused (AUTOINCREMENT).
 //   (v5) entries.save_date: when the entry was added to its mailbox (RFC 8514 SAVEDATE).
+//   message_text  (v6) the full-text index (FTS5, trigram) of each message's search text;
+//   unindexed_text (v6) the messages a search must read because they have no index row.
 //
 // Must never: edit a shipped migration; rely on rowids that a VACUUM could renumber
 // (every referenced id is an INTEGER PRIMARY KEY).
@@ -29,7 +31,7 @@ namespace hikyaku::storage {
 
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // version 1: the first schema.
     R"sql(
 CREATE TABLE meta(
@@ -165,6 +167,26 @@ CREATE INDEX queue_message ON queue(message_id);
     // entries stored before, whose save date is unknown.
     R"sql(
 ALTER TABLE entries ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // version 6: the full-text index of IMAP SEARCH BODY/TEXT. message_text holds each
+    // message's folded search text (storage/types.h SearchText) under the message's id;
+    // SQLite's trigram tokenizer indexes every 3-character substring, so a substring search
+    // of 3 characters or more is answered by the index (RFC 9051 6.4.4 asks for substrings,
+    // which a word index cannot answer). Messages without a row there are listed in
+    // unindexed_text: those stored before this version (pending: `mailctl index` indexes
+    // them), and those that cannot be (too much text, no MIME structure); a search reads
+    // them. Both tables follow a message's deletion by trigger.
+    R"sql(
+CREATE VIRTUAL TABLE message_text USING fts5(header, body, tokenize = 'trigram case_sensitive 1');
+CREATE TABLE unindexed_text(
+    message_id INTEGER PRIMARY KEY,
+    pending    INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO unindexed_text(message_id) SELECT id FROM messages;
+CREATE TRIGGER message_text_dropped AFTER DELETE ON messages BEGIN
+    DELETE FROM message_text WHERE rowid = old.id;
+    DELETE FROM unindexed_text WHERE message_id = old.id;
+END;
 )sql",
 };
 

@@ -513,18 +513,27 @@ Blob structure_blob(const std::optional<std::string>& structure) {
 // would be one more copy of a large message.
 constexpr std::size_t kInlineBlobLimit = 256 * 1024;
 
-// Stores one copy of a message's bytes and structure; returns its id.
+// Puts a new message into the full-text index, or lists it as one a search must read.
+Status index_message_text(Connection& db, MessageId id, const std::optional<SearchText>& text) {
+    if (!text) return exec(db, "INSERT INTO unindexed_text(message_id, pending) VALUES (?1, 0)", id);
+    return exec(db, "INSERT INTO message_text(rowid, header, body) VALUES (?1, ?2, ?3)", id, text->header, text->body);
+}
+
+// Stores one copy of a message's bytes, structure and search text; returns its id.
 Result<MessageId> insert_message(Connection& db, const StoredMessage& message) {
     const auto size = static_cast<std::int64_t>(message.raw.size());
+    MessageId id = 0;
     if (message.raw.size() <= kInlineBlobLimit) {
         HK_RETURN_IF_ERROR(exec(db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, ?3)", size,
                                 structure_blob(message.structure), Blob{message.raw, false}));
-        return db.last_insert_rowid();
+        id = db.last_insert_rowid();
+    } else {
+        HK_RETURN_IF_ERROR(exec(db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, zeroblob(?1))", size,
+                                structure_blob(message.structure)));
+        id = db.last_insert_rowid();
+        HK_RETURN_IF_ERROR(db.write_blob("messages", "raw", id, message.raw));
     }
-    HK_RETURN_IF_ERROR(exec(db, "INSERT INTO messages(size, structure, raw) VALUES (?1, ?2, zeroblob(?1))", size,
-                            structure_blob(message.structure)));
-    const MessageId id = db.last_insert_rowid();
-    HK_RETURN_IF_ERROR(db.write_blob("messages", "raw", id, message.raw));
+    HK_RETURN_IF_ERROR(index_message_text(db, id, message.search_text));
     return id;
 }
 
@@ -1504,6 +1513,54 @@ Result<std::vector<Entry>> SqliteStore::fetch_entries(MailboxId mailbox, std::sp
     });
 }
 
+namespace {
+
+// Characters (code points) in UTF-8 text: octets that do not continue a sequence.
+std::size_t code_points(std::string_view utf8) {
+    return static_cast<std::size_t>(
+        std::count_if(utf8.begin(), utf8.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// An FTS5 query matching `needle` as one string: a phrase, its quotes doubled (FTS5's own
+// quoting; everything else inside is literal).
+std::string fts_phrase(std::string_view needle) {
+    std::string out = "\"";
+    for (char c : needle) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::vector<Uid>>> SqliteStore::text_search_candidates(MailboxId mailbox,
+                                                                            std::string_view folded_needle,
+                                                                            bool with_header) {
+    using R = Result<std::optional<std::vector<Uid>>>;
+    // The trigram tokenizer matches nothing for fewer than 3 characters; NUL cannot be bound.
+    if (code_points(folded_needle) < 3 || folded_needle.find('\0') != std::string_view::npos)
+        return R(std::optional<std::vector<Uid>>{});
+    const std::string match = (with_header ? "{header body} : " : "body : ") + fts_phrase(folded_needle);
+    return HK_READ({
+        auto st = query(db,
+                        "SELECT uid FROM entries WHERE mailbox_id = ?1 AND ("
+                        "message_id IN (SELECT rowid FROM message_text WHERE message_text MATCH ?2) OR "
+                        "message_id IN (SELECT message_id FROM unindexed_text)) ORDER BY uid",
+                        mailbox, match);
+        if (!st) return R(st.error());
+        std::vector<Uid> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return R(row.error());
+            if (!*row) break;
+            out.push_back(static_cast<Uid>(st->column_int(0)));
+        }
+        return R(std::optional<std::vector<Uid>>(std::move(out)));
+    });
+}
+
 Result<std::string> SqliteStore::read_message(MailboxId mailbox, Uid uid) {
     return HK_READ({
         using R = Result<std::string>;
@@ -1781,6 +1838,7 @@ Result<StoreStats> SqliteStore::stats() {
             {"SELECT count(*) FROM entries", &s.entries},
             {"SELECT coalesce(sum(size), 0) FROM messages", &s.message_bytes},
             {"SELECT count(*) FROM queue", &s.queued},
+            {"SELECT count(*) FROM unindexed_text WHERE pending = 1", &s.unindexed_pending},
         };
         for (auto& c : counts) {
             auto v = query_count(db, c.sql);
@@ -1799,6 +1857,50 @@ Result<StoreStats> SqliteStore::stats() {
             stats->file_bytes += static_cast<std::uint64_t>(st.st_size);
     }
     return stats;
+}
+
+Result<TextIndexProgress> SqliteStore::index_pending_text(std::size_t max_messages) {
+    TextIndexProgress progress;
+    HK_RETURN_IF_ERROR(write([&](WriteContext& ctx) -> Status {
+        progress = TextIndexProgress{};
+        std::vector<MessageId> pending;
+        {
+            auto st = query(ctx.db, "SELECT message_id FROM unindexed_text WHERE pending = 1 LIMIT ?1",
+                            static_cast<std::int64_t>(max_messages));
+            if (!st) return st.error();
+            for (;;) {
+                auto row = st->step();
+                if (!row) return row.error();
+                if (!*row) break;
+                pending.push_back(st->column_int(0));
+            }
+        }
+        for (MessageId id : pending) {
+            auto st = query(ctx.db, "SELECT raw FROM messages WHERE id = ?1", id);
+            if (!st) return st.error();
+            auto row = st->step();
+            if (!row) return row.error();
+            std::optional<SearchText> text;
+            if (*row) {
+                const std::string raw = st->column_blob(0);
+                text = prepare_message(raw).search_text;
+            }
+            if (text) {
+                HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO message_text(rowid, header, body) VALUES (?1, ?2, ?3)", id,
+                                        text->header, text->body));
+                HK_RETURN_IF_ERROR(exec(ctx.db, "DELETE FROM unindexed_text WHERE message_id = ?1", id));
+                ++progress.indexed;
+            } else {
+                HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE unindexed_text SET pending = 0 WHERE message_id = ?1", id));
+                ++progress.unindexable;
+            }
+        }
+        auto left = query_count(ctx.db, "SELECT count(*) FROM unindexed_text WHERE pending = 1");
+        if (!left) return left.error();
+        progress.remaining = static_cast<std::uint64_t>(*left);
+        return {};
+    }));
+    return progress;
 }
 
 Status SqliteStore::integrity_check() {

@@ -66,6 +66,8 @@ public:
     Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                            std::size_t length) override;
     Result<Changes> changes_since(MailboxId mailbox, ModSeq since) override;
+    Result<std::optional<std::vector<Uid>>> text_search_candidates(MailboxId mailbox, std::string_view folded_needle,
+                                                                   bool with_header) override;
     Result<QuotaUsage> quota_usage(UserId user) override;
 
     // Mailboxes: writes
@@ -108,6 +110,7 @@ public:
     Result<std::vector<Alias>> list_aliases(std::string_view domain = {}) override;
     Result<StoreStats> stats() override;
     Status integrity_check() override;
+    Result<TextIndexProgress> index_pending_text(std::size_t max_messages) override;
 
     // For tests and the benchmark: how many commits the writer made for how many jobs.
     std::size_t batches_committed() const { return writer_->batches_committed(); }

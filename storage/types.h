@@ -189,9 +189,19 @@ struct QuotaUsage {
 
 // A message ready to be stored: its bytes and its MIME structure parsed once (see
 // prepare_message in storage/message.h), so no backend parses messages itself.
+// What the full-text index keeps of a message: the text IMAP SEARCH matches in, folded
+// (common/mime/search_text.h).
+struct SearchText {
+    std::string header;  // the top-level header fields, decoded (TEXT)
+    std::string body;    // the text parts, decoded (BODY, TEXT)
+};
+
 struct StoredMessage {
     std::string_view raw;                  // CRLF lines as received
     std::optional<std::string> structure;  // mime::encode_cache blob; nullopt if unparsable
+    // nullopt: not indexed (no structure, or more text than the index takes); a search
+    // then reads the message itself.
+    std::optional<SearchText> search_text;
 };
 
 // One message of Mailboxes::append_all (RFC 3502 MULTIAPPEND).
@@ -293,6 +303,14 @@ struct StoreStats {
     std::uint64_t queued = 0;         // outbound queue entries
     std::uint64_t file_bytes = 0;     // database file (plus WAL)
     int schema_version = 0;
+    std::uint64_t unindexed_pending = 0;  // messages the full-text index has yet to take in
+};
+
+// What one step of Administration::index_pending_text did.
+struct TextIndexProgress {
+    std::uint64_t indexed = 0;      // taken into the full-text index
+    std::uint64_t unindexable = 0;  // no structure or too much text: searches read them
+    std::uint64_t remaining = 0;    // still pending after this step
 };
 
 }  // namespace hikyaku::storage

@@ -4,6 +4,7 @@
 // OLDER/YOUNGER, MODSEQ), header and text search after RFC 2047, transfer-encoding and charset
 // decoding with case folding, empty strings, CHARSET conversion and refusal, laziness (the
 // header and body are read only when a key needs them, once), and the work bound.
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include "common/mime/message.h"
@@ -282,4 +283,25 @@ TEST_CASE("case folding") {
                       "b") ==
           "a\xef\xbf\xbd"
           "b");
+}
+
+TEST_CASE("required_texts: the BODY and TEXT keys every match needs, for the full-text index") {
+    const auto required = [](const std::string& keys) {
+        auto program = SearchProgram::prepare(search_args(keys));
+        REQUIRE(program.ok());
+        std::vector<std::string> out;
+        for (const auto& r : program->required_texts()) out.push_back((r.with_header ? "TEXT " : "BODY ") + r.needle);
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    using V = std::vector<std::string>;
+    CHECK(required("BODY Quick") == V{"BODY quick"});  // folded as the matcher folds
+    CHECK(required("TEXT \"Grüße\"") == V{"TEXT grüße"});
+    CHECK(required("BODY abc SEEN (TEXT def (BODY ghi FROM x))") == V{"BODY abc", "BODY ghi", "TEXT def"});
+    // Under OR or NOT a key is not required; other keys never are; "" matches everything.
+    CHECK(required("OR BODY abc BODY def") == V{});
+    CHECK(required("NOT BODY abc") == V{});
+    CHECK(required("SUBJECT abc FROM def HEADER X-A ghi") == V{});
+    CHECK(required("BODY \"\"") == V{});
+    CHECK(required("OR SEEN BODY abc TEXT xyz") == V{"TEXT xyz"});
 }

@@ -122,7 +122,7 @@ class MailctlTest(unittest.TestCase):
             (["domain", "remove", "example.com"],
              "mailctl: unknown command 'remove'; did you mean 'domain del'? (commands of 'domain': add, del, list)"),
             (["domian", "list"], "mailctl: unknown command 'domian'; did you mean 'domain'? "
-                                 "(commands: init, domain, user, alias, mailbox, stats, pw, queue)"),
+                                 "(commands: init, domain, user, alias, mailbox, stats, index, pw, queue)"),
             (["user", "lst", "--help"], "mailctl: unknown command 'lst'; did you mean 'user list'? "
                                         "(commands of 'user': add, del, passwd, quota, list, import)"),
             (["alias", "frobnicate"], "mailctl: unknown command 'frobnicate' (commands of 'alias': add, del, list)"),
