@@ -12,7 +12,8 @@
 // (APPENDLIMIT status item), RFC 9051 6.4.4.1-2 (ESEARCH RETURN options, SAVE), RFC 9208
 // 4.1-4.3 (GETQUOTA, GETQUOTAROOT, SETQUOTA), RFC 8474 (MAILBOXID status item, EMAILID and
 // THREADID fetch items and search keys), RFC 8514 (SAVEDATE, SAVEDBEFORE/ON/SINCE,
-// SAVEDATESUPPORTED), RFC 8970 (PREVIEW, PREVIEW (LAZY)), RFC 6855 4 (APPEND UTF8).
+// SAVEDATESUPPORTED), RFC 8970 (PREVIEW, PREVIEW (LAZY)), RFC 6855 4 (APPEND UTF8), RFC 5465 8 (NOTIFY;
+// imap_command_notify.cpp).
 //
 // Mailbox names, LIST patterns, search strings, header names and keywords come back as the
 // raw bytes of their astring (mailbox_name.h decodes names). Verbs, keywords like FLAGS and
@@ -67,6 +68,12 @@ inline constexpr std::size_t kMaxCatenateParts = 64;
 inline constexpr std::size_t kMaxSortCriteria = 32;
 // Resources in one SETQUOTA list (RFC 9208 defines 4; room for others to be refused).
 inline constexpr std::size_t kMaxQuotaResources = 16;
+// NOTIFY SET (RFC 5465 3.1): event groups in one command, mailbox names in all its SUBTREE
+// and MAILBOXES filters together, and events in one group (the 8 of RFC 5465 plus room for
+// unknown ones, which are answered NO [BADEVENT]).
+inline constexpr std::size_t kMaxNotifyGroups = 32;
+inline constexpr std::size_t kMaxNotifyMailboxes = 256;
+inline constexpr std::size_t kMaxNotifyEvents = 16;
 // RFC 8474 4: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
 inline constexpr std::size_t kMaxObjectIdLength = 255;
 
@@ -88,6 +95,9 @@ struct GrammarLimits {
     std::size_t max_catenate_parts = kMaxCatenateParts;
     std::size_t max_sort_criteria = kMaxSortCriteria;
     std::size_t max_quota_resources = kMaxQuotaResources;
+    std::size_t max_notify_groups = kMaxNotifyGroups;
+    std::size_t max_notify_mailboxes = kMaxNotifyMailboxes;
+    std::size_t max_notify_events = kMaxNotifyEvents;
 };
 
 enum class Verb : std::uint8_t {
@@ -127,6 +137,7 @@ enum class Verb : std::uint8_t {
     getquota,
     getquotaroot,
     setquota,
+    notify,
 };
 const char* verb_name(Verb verb);  // upper case, as on the wire ("DELETE", "NAMESPACE")
 
@@ -413,6 +424,50 @@ struct FetchItem {
     bool operator==(const FetchItem&) const = default;
 };
 
+// ---- NOTIFY (RFC 5465) ---------------------------------------------------------------------
+
+// filter-mailboxes (RFC 5465 6).
+enum class NotifyFilter : std::uint8_t {
+    selected,
+    selected_delayed,
+    inboxes,
+    personal,
+    subscribed,
+    subtree,
+    mailboxes
+};
+// event (RFC 5465 5): the four message-events, the mailbox-events and the user-event.
+enum class NotifyEvent : std::uint8_t {
+    message_new,
+    message_expunge,
+    flag_change,
+    annotation_change,
+    mailbox_name,
+    subscription_change,
+    mailbox_metadata_change,
+    server_metadata_change,
+};
+bool is_message_event(NotifyEvent event);
+const char* notify_event_name(NotifyEvent event);  // as RFC 5465 spells it ("MessageNew")
+
+// event-group = "(" filter-mailboxes SP events ")"
+struct NotifyGroup {
+    NotifyFilter filter = NotifyFilter::selected;
+    std::vector<std::string> mailboxes;        // SUBTREE, MAILBOXES: raw astring bytes
+    std::vector<NotifyEvent> events;           // empty: "NONE"
+    std::vector<FetchItem> message_new_items;  // MessageNew (fetch-att ...)
+    std::vector<std::string> unknown_events;   // event-ext atoms, as written
+    bool has(NotifyEvent event) const;
+    bool operator==(const NotifyGroup&) const = default;
+};
+
+struct NotifyArgs {
+    bool none = false;    // NOTIFY NONE
+    bool status = false;  // NOTIFY SET STATUS
+    std::vector<NotifyGroup> groups;
+    bool operator==(const NotifyArgs&) const = default;
+};
+
 // True for the items after which the session sets \Seen (RFC 9051 6.4.5: BODY[...],
 // BINARY[...], RFC822, RFC822.TEXT; never the .PEEK forms or RFC822.HEADER).
 bool sets_seen(const FetchItem& item);
@@ -452,9 +507,10 @@ struct CompressArgs {       // RFC 4978 3: COMPRESS SP algorithm
 
 // ---- the command --------------------------------------------------------------------------
 
-using CommandArgs = std::variant<std::monostate, AuthenticateArgs, LoginArgs, EnableArgs, SelectArgs, MailboxArgs,
-                                 RenameArgs, ListArgs, StatusArgs, AppendArgs, ExpungeArgs, CopyArgs, SearchArgs,
-                                 FetchArgs, StoreArgs, IdArgs, SortArgs, ThreadArgs, CompressArgs, QuotaArgs>;
+using CommandArgs =
+    std::variant<std::monostate, AuthenticateArgs, LoginArgs, EnableArgs, SelectArgs, MailboxArgs, RenameArgs, ListArgs,
+                 StatusArgs, AppendArgs, ExpungeArgs, CopyArgs, SearchArgs, FetchArgs, StoreArgs, IdArgs, SortArgs,
+                 ThreadArgs, CompressArgs, QuotaArgs, NotifyArgs>;
 
 struct Command {
     std::string tag;

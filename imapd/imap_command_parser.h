@@ -46,6 +46,8 @@ public:
     // imap_command_sort.cpp
     bool sort(SortArgs& out);
     bool thread(ThreadArgs& out);
+    // imap_command_notify.cpp
+    bool notify(NotifyArgs& out);
 
     Lexer lex;
     const GrammarLimits& limits;
@@ -56,6 +58,7 @@ private:
     bool search_key(SearchKey& out, std::size_t depth);
     bool search_string(std::string& out, std::string_view key);
     bool fetch_item(std::vector<FetchItem>& out);
+    bool notify_group(NotifyGroup& out, std::size_t& mailboxes);
     bool section(Section& out, bool binary);
     std::size_t search_keys_ = 0;
 };

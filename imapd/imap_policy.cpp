@@ -52,7 +52,8 @@ std::vector<std::string> capabilities(const ImapClientFacts& client) {
                           "SAVEDATE",
                           "PREVIEW",
                           "MULTIAPPEND",
-                          "UTF8=ACCEPT"})
+                          "UTF8=ACCEPT",
+                          "NOTIFY"})
         caps.emplace_back(c);
     caps.push_back("APPENDLIMIT=" + std::to_string(client.append_limit));
     return caps;

@@ -8,7 +8,8 @@
 // RFC 3501 (IMAP4rev1 behaviour until ENABLE IMAP4rev2); RFC 4959 (SASL-IR); RFC 5161
 // (ENABLE); RFC 2971 (ID); RFC 7888 (LITERAL+); RFC 7162 3.1.2.1 (HIGHESTMODSEQ in every
 // SELECT), 3.1.8 and 3.2.5 (the CONDSTORE and QRESYNC SELECT parameters; imap_condstore.cpp);
-// RFC 8474 4.2 (MAILBOXID in SELECT/EXAMINE); RFC 6855 3 (ENABLE UTF8=ACCEPT).
+// RFC 8474 4.2 (MAILBOXID in SELECT/EXAMINE); RFC 6855 3 (ENABLE UTF8=ACCEPT); RFC 5465 3
+// and 4 (NOTIFY between commands and in IDLE; the events themselves are imap_notify.cpp's).
 //
 // Every co_await result is kept in a variable before it is tested (g++ 12, see
 // common/net/blocking_pool.h).
@@ -77,6 +78,7 @@ const DispatchEntry dispatch_table[] = {
     {Verb::getquotaroot, logged_in, &Session::on_getquotaroot},
     {Verb::getquota, logged_in, &Session::on_getquota},
     {Verb::setquota, logged_in, &Session::on_setquota},
+    {Verb::notify, logged_in, &Session::on_notify},
 };
 
 const DispatchEntry* find_entry(Verb verb) {
@@ -167,7 +169,21 @@ asio::awaitable<void> Session::serve_command() {
         ReadStep step = reader_.read(connection().buffered());
         connection().consume(step.consumed);
         if (std::holds_alternative<NeedMore>(step.event)) {
-            const net::ReadStatus status = co_await connection().fill();
+            // RFC 5465 3: with NOTIFY active, events are sent between commands too; the
+            // store's change feed wakes this wait (never a partial command's).
+            const bool between_commands = notify_ && reader_.at_command_boundary() && connection().buffered().empty();
+            const net::ReadStatus status = co_await connection().fill(between_commands ? net::Connection::Wakeable::yes
+                                                                                       : net::Connection::Wakeable::no);
+            if (status == net::ReadStatus::woken) {
+                co_await deliver_notifications(NotifyMoment::between_commands);
+                if (ended()) co_return;
+                const bool sent = co_await flush();
+                if (!sent) {
+                    end();
+                    co_return;
+                }
+                continue;
+            }
             if (status != net::ReadStatus::ok) {
                 connection().clear_command_deadline();
                 input_ended(status);
@@ -265,13 +281,23 @@ asio::awaitable<void> Session::dispatch(Command command) {
         reply_tagged(command.tag, Tagged::bad(std::string(verb_name(command.verb)) + ": " + why));
         co_return;
     }
+    const bool changes_names = command.verb == Verb::create || command.verb == Verb::delete_mailbox ||
+                               command.verb == Verb::rename || command.verb == Verb::subscribe ||
+                               command.verb == Verb::unsubscribe;
+    // RFC 5465 5: events this client causes SHOULD not be echoed: what others changed before
+    // goes out first, then the list is looked at again after the command, silently.
+    if (notify_ && changes_names && notify_list_pending_) co_await refresh_mailbox_list(true);
     Tagged result = co_await (this->*(entry->handler))(command);
+    if (notify_ && changes_names && !ended()) co_await refresh_mailbox_list(false);
     if (result.already_sent || ended()) co_return;
     // RFC 9051 7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH by sequence number.
     const bool sequence_numbered =
         !command.uid && (command.verb == Verb::fetch || command.verb == Verb::store || command.verb == Verb::search ||
                          command.verb == Verb::sort || command.verb == Verb::thread);
     if (selected_ && command.verb != Verb::idle) co_await announce_updates(!sequence_numbered, command.uid);
+    // NOTIFY's events for other mailboxes go out before the tagged reply too (RFC 5465 3).
+    if (notify_ && command.verb != Verb::idle && !ended()) co_await deliver_notifications(NotifyMoment::command_end);
+    if (ended()) co_return;
     reply_tagged(command.tag, result);
 }
 
@@ -288,12 +314,7 @@ void Session::watch_changes() {
         asio::post(executor, [alive, self, change] {
             auto living = alive.lock();
             if (!living || !*living) return;
-            if (!self->selected_) return;
-            if (change.kind == storage::ChangeKind::mailboxes) return;
-            if (change.mailbox != 0 && change.mailbox != self->selected_->id()) return;
-            if (change.modseq != 0 && change.modseq <= self->selected_->known_modseq()) return;
-            self->changes_pending_ = true;
-            self->connection().wake();
+            self->note_change(change);
         });
     });
     if (subscribed) subscription_ = std::move(*subscribed);
@@ -586,12 +607,12 @@ asio::awaitable<Tagged> Session::on_idle(const Command& c) {
     bool sent = co_await flush();
     if (!sent) co_return Tagged::sent();
     for (;;) {
-        if (selected_) {
-            co_await announce_updates(true, false);
-            if (ended()) co_return Tagged::sent();
-            sent = co_await flush();
-            if (!sent) co_return Tagged::sent();
-        }
+        // RFC 5465 4: with NOTIFY active, IDLE sends exactly the events NOTIFY asked for.
+        if (notify_) co_await deliver_notifications(NotifyMoment::idle);
+        else if (selected_) co_await announce_updates(true, false);
+        if (ended()) co_return Tagged::sent();
+        sent = co_await flush();
+        if (!sent) co_return Tagged::sent();
         start_command_deadline();
         net::Line line = co_await connection().read_line(kMaxLineLength, net::Connection::Wakeable::yes);
         connection().clear_command_deadline();

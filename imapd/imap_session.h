@@ -39,6 +39,9 @@ struct SessionSettings {
     std::uint64_t append_limit = 0;             // APPENDLIMIT: the store's client message limit
     std::size_t fetch_chunk_size = 256 * 1024;  // large bodies are sent in pieces this big
     unsigned max_sessions_per_user = 50;        // logins of one user held at once, this process
+    // RFC 5465 5.8: mailboxes with NOTIFY events waiting to be sent; one more and the session
+    // sends "* OK [NOTIFICATIONOVERFLOW]" and behaves as after NOTIFY NONE.
+    std::size_t notify_max_pending = 1000;
     // "Now" for SEARCH OLDER/YOUNGER (RFC 5032) and the dates APPEND, COPY and MOVE record;
     // empty: the system clock. Tests set a fixed one.
     std::function<std::chrono::sys_seconds()> clock;

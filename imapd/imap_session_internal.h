@@ -2,11 +2,13 @@
 // commands (imap_session.cpp: the state machine, login, selection, IDLE; imap_mailboxes.cpp:
 // LIST, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE, APPEND; imap_messages.cpp: FETCH, STORE,
 // SEARCH, COPY, MOVE, EXPUNGE; imap_sort.cpp: SORT, THREAD; imap_condstore.cpp: CONDSTORE and
-// QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT, SETQUOTA). Not for other folders: the
+// QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT, SETQUOTA; imap_notify.cpp: NOTIFY). Not for other folders: the
 // interface is imap_session.h.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,6 +105,8 @@ public:
     asio::awaitable<Tagged> on_getquotaroot(const Command& c);
     asio::awaitable<Tagged> on_getquota(const Command& c);
     asio::awaitable<Tagged> on_setquota(const Command& c);
+    // ---- NOTIFY (RFC 5465; imap_notify.cpp) ----
+    asio::awaitable<Tagged> on_notify(const Command& c);
 
 private:
     // ---- the protocol-server layer's hooks -------------------------------------------
@@ -166,6 +170,45 @@ private:
     // UID FETCH ... (CHANGEDSINCE n VANISHED) (3.2.6): "* VANISHED (EARLIER)" for the UIDs of
     // `set` expunged since n. False when the store could not be read.
     asio::awaitable<bool> send_vanished_earlier(const SequenceSet& set, storage::ModSeq since);
+
+    // ---- NOTIFY (imap_notify.cpp, RFC 5465) ------------------------------------------------
+    // What NOTIFY SET asked for, with SUBTREE and MAILBOXES names in the store's form.
+    struct NotifyState {
+        std::vector<NotifyGroup> groups;
+        const NotifyGroup* selected_group() const;  // the SELECTED or SELECTED-DELAYED group
+    };
+    // One mailbox as the last look at the list saw it (for MailboxName and SubscriptionChange).
+    struct KnownMailbox {
+        std::string name;
+        bool has_children = false;
+        storage::SpecialUse special_use = storage::SpecialUse::none;
+    };
+    // Pending message events of a mailbox other than the selected one, as bits.
+    enum PendingEvent : unsigned { pending_new = 1, pending_expunge = 2, pending_flags = 4 };
+    // The store's change feed callback, on this session's executor: notes what changed and
+    // wakes a wakeable read (IDLE, or the wait for the next command while NOTIFY is active).
+    void note_change(const storage::MailboxChange& change);
+    // Whether `event` in the (non-selected-view) mailbox `name` is to be announced.
+    bool notify_wants(std::string_view name, NotifyEvent event) const;
+    // Reads the mailbox list and subscriptions into known_mailboxes_ / known_subscriptions_;
+    // with `announce`, first sends the LIST responses for what changed since (RFC 5465 5.4, 5.5).
+    asio::awaitable<bool> refresh_mailbox_list(bool announce);
+    // The STATUS response NOTIFY sends for one mailbox (RFC 5465 5.1-5.3), items per `events`.
+    asio::awaitable<void> send_notify_status(storage::MailboxId id, const std::string& name, unsigned events,
+                                             bool initial);
+    // When NOTIFY's events go out: at the end of a command (the selected mailbox's updates
+    // were announced already), between commands, or in IDLE (RFC 5465 3, 4).
+    enum class NotifyMoment { command_end, between_commands, idle };
+    // Sends what NOTIFY asked for and is pending: overflow, LIST, STATUS, and the selected
+    // mailbox's updates when its SELECTED filter asks for them.
+    asio::awaitable<void> deliver_notifications(NotifyMoment moment);
+
+    std::optional<NotifyState> notify_;                      // set by NOTIFY SET and NOTIFY NONE
+    std::map<storage::MailboxId, unsigned> notify_pending_;  // mailbox -> PendingEvent bits
+    bool notify_list_pending_ = false;                       // the mailbox list or subscriptions changed
+    bool notify_overflow_ = false;                           // more pending than the session holds
+    std::map<storage::MailboxId, KnownMailbox> known_mailboxes_;
+    std::set<std::string> known_subscriptions_;
 
     const SessionSettings& s_;
     State state_ = State::not_authenticated;

@@ -15,7 +15,7 @@ struct CodeName {
     std::string_view name;
 };
 
-constexpr std::array<CodeName, 41> kCodes{{
+constexpr std::array<CodeName, 43> kCodes{{
     {ResponseCodeKind::alert, "ALERT"},
     {ResponseCodeKind::alreadyexists, "ALREADYEXISTS"},
     {ResponseCodeKind::appenduid, "APPENDUID"},
@@ -57,6 +57,8 @@ constexpr std::array<CodeName, 41> kCodes{{
     {ResponseCodeKind::unseen, "UNSEEN"},
     {ResponseCodeKind::useattr, "USEATTR"},
     {ResponseCodeKind::mailboxid, "MAILBOXID"},
+    {ResponseCodeKind::badevent, "BADEVENT"},
+    {ResponseCodeKind::notificationoverflow, "NOTIFICATIONOVERFLOW"},
 }};
 
 std::string_view code_name(ResponseCodeKind kind) {
@@ -268,6 +270,12 @@ ResponseCode ResponseCode::mailboxid(std::string object_id) {
     return c;
 }
 
+ResponseCode ResponseCode::badevent(std::vector<std::string> events) {
+    ResponseCode c = simple(ResponseCodeKind::badevent);
+    c.atoms = std::move(events);
+    return c;
+}
+
 std::string format_response_code(const ResponseCode& code) {
     std::string out = "[";
     out += code_name(code.kind);
@@ -311,6 +319,14 @@ std::string format_response_code(const ResponseCode& code) {
                 }
                 out += ')';
             }
+            break;
+        case ResponseCodeKind::badevent:  // unsupported-events-code = "BADEVENT" SP "(" event-name ... ")"
+            out += " (";
+            for (std::size_t i = 0; i < code.atoms.size(); ++i) {
+                if (i > 0) out += ' ';
+                out += code.atoms[i];
+            }
+            out += ')';
             break;
         default: break;
     }

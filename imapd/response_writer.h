@@ -97,8 +97,10 @@ enum class ResponseCodeKind : std::uint8_t {
     unavailable,
     unknown_cte,
     unseen,
-    useattr,    // RFC 6154 3
-    mailboxid,  // RFC 8474 4: the objectid in `set`
+    useattr,               // RFC 6154 3
+    mailboxid,             // RFC 8474 4: the objectid in `set`
+    badevent,              // RFC 5465 3.1: the supported events in `atoms`
+    notificationoverflow,  // RFC 5465 5.8
 };
 
 struct ResponseCode {
@@ -107,7 +109,7 @@ struct ResponseCode {
                                      // COPYUID: the UIDVALIDITY
     std::string set;                 // APPENDUID: the UID(s); COPYUID: the source set; MODIFIED
     std::string set2;                // COPYUID: the destination set
-    std::vector<std::string> atoms;  // CAPABILITY, BADCHARSET: the names; PERMANENTFLAGS: the flags
+    std::vector<std::string> atoms;  // CAPABILITY, BADCHARSET, BADEVENT: the names; PERMANENTFLAGS: the flags
 
     static ResponseCode simple(ResponseCodeKind kind);
     static ResponseCode with_number(ResponseCodeKind kind, std::uint64_t number);
@@ -119,7 +121,8 @@ struct ResponseCode {
     static ResponseCode permanentflags(storage::Flags flags, std::span<const std::string> keywords, bool new_keywords);
     static ResponseCode capability(std::vector<std::string> capabilities);
     static ResponseCode badcharset(std::vector<std::string> charsets);
-    static ResponseCode mailboxid(std::string object_id);  // [MAILBOXID (id)]
+    static ResponseCode mailboxid(std::string object_id);           // [MAILBOXID (id)]
+    static ResponseCode badevent(std::vector<std::string> events);  // [BADEVENT (MessageNew ...)]
 };
 
 // "[CODE args]" without surrounding spaces.

@@ -72,6 +72,9 @@ public:
     // others (compared with the view, so this session's own changes are not echoed), and
     // expunges (ghosts until announced).
     void learn(const storage::Changes& changes);
+    // NOTIFY without FlagChange for the selected mailbox (RFC 5465 5.1): flag changes learned
+    // so far are not announced.
+    void forget_flag_updates() { flag_updates_.clear(); }
     // This session changed a message's flags: the view takes them, nothing is announced.
     void set_flags(storage::Uid uid, storage::Flags flags, std::span<const std::string> keywords);
     // The untagged responses due now: EXPUNGE (only if allowed), EXISTS, RECENT (IMAP4rev1

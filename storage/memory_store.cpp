@@ -1016,9 +1016,10 @@ void MemoryStore::delete_mailbox_async(UserId user, std::string_view name_in, Co
 void MemoryStore::set_subscribed_async(UserId user, std::string_view name_in, bool subscribed, Completion<void> done) {
     auto name = checked_mailbox_name(name_in);
     if (!name) return done(name.error());
-    done(commit([&](State& s, std::vector<MailboxChange>&) -> Status {
+    done(commit([&](State& s, std::vector<MailboxChange>& changes) -> Status {
         auto owner = s.account(user);
         if (!owner) return owner.error();
+        changes.push_back({ChangeKind::mailboxes, user, 0, 0});
         if (subscribed) (*owner)->subscriptions.insert(*name);
         else (*owner)->subscriptions.erase(*name);
         return {};

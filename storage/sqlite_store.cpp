@@ -1434,6 +1434,7 @@ void SqliteStore::set_subscribed_async(UserId user, std::string_view name_in, bo
     write_async<void>(std::move(done), [user, name = std::move(*name), subscribed](WriteContext& ctx) -> Status {
         auto owner = existing_user(ctx.db, user);
         if (!owner) return owner.error();
+        ctx.changes.push_back({ChangeKind::mailboxes, user, 0, 0});  // IMAP NOTIFY SubscriptionChange
         if (subscribed)
             return exec(ctx.db, "INSERT OR IGNORE INTO subscriptions(user_id, name) VALUES (?1, ?2)", user, name);
         return exec(ctx.db, "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2", user, name);

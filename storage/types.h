@@ -279,7 +279,7 @@ enum class ChangeKind {
     appended,   // new entries (delivery, append, copy, move)
     flags,      // flags or keywords changed
     expunged,   // entries removed
-    mailboxes,  // a mailbox of the user was created, renamed or deleted
+    mailboxes,  // a mailbox of the user was created, renamed or deleted, or a subscription changed
     queued,     // outbound queue entries were added or made due (user and mailbox 0);
                 // heard only by subscribers of every user (the delivery agent)
     unknown,    // something changed in the store; recheck (data_version fallback)

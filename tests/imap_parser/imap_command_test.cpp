@@ -623,3 +623,116 @@ TEST_CASE("real client commands parse (Thunderbird, mutt, imaplib, mbsync)") {
         ok(line);
     }
 }
+
+TEST_CASE("NOTIFY (RFC 5465 8): SET [STATUS], NONE, filters, events, MessageNew's FETCH attributes") {
+    auto none = args<NotifyArgs>("a notify none");
+    CHECK(none.none);
+    CHECK(none.groups.empty());
+
+    auto n = args<NotifyArgs>(
+        "a NOTIFY SET STATUS (SELECTED (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From Subject)]) MessageExpunge "
+        "FlagChange)) (subtree (Lists \"Other box\") (MessageNew MessageExpunge)) (mailboxes INBOX NONE) "
+        "(Personal (MailboxName SubscriptionChange)) (inboxes (messagenew messageexpunge)) (subscribed NONE)");
+    CHECK(n.status);
+    CHECK_FALSE(n.none);
+    REQUIRE(n.groups.size() == 6);
+    CHECK(n.groups[0].filter == NotifyFilter::selected);
+    CHECK(n.groups[0].events ==
+          std::vector<NotifyEvent>{NotifyEvent::message_new, NotifyEvent::message_expunge, NotifyEvent::flag_change});
+    REQUIRE(n.groups[0].message_new_items.size() == 2);
+    CHECK(n.groups[0].message_new_items[0].attribute == FetchAttribute::uid);
+    CHECK(n.groups[0].message_new_items[1].attribute == FetchAttribute::body_section);
+    CHECK(n.groups[0].message_new_items[1].peek);
+    CHECK(n.groups[1].filter == NotifyFilter::subtree);
+    CHECK(n.groups[1].mailboxes == std::vector<std::string>{"Lists", "Other box"});
+    CHECK(n.groups[2].filter == NotifyFilter::mailboxes);
+    CHECK(n.groups[2].mailboxes == std::vector<std::string>{"INBOX"});  // one-or-more-mailbox: one, bare
+    CHECK(n.groups[2].events.empty());                                  // NONE
+    CHECK(n.groups[3].filter == NotifyFilter::personal);
+    CHECK(n.groups[3].events == std::vector<NotifyEvent>{NotifyEvent::mailbox_name, NotifyEvent::subscription_change});
+    CHECK(n.groups[4].filter == NotifyFilter::inboxes);
+    CHECK(n.groups[5].filter == NotifyFilter::subscribed);
+
+    auto delayed = args<NotifyArgs>("a NOTIFY SET (selected-delayed (MessageExpunge MessageNew))");
+    CHECK(delayed.groups[0].filter == NotifyFilter::selected_delayed);
+    CHECK_FALSE(delayed.status);
+
+    // Unknown and unsupported events parse; the session answers NO [BADEVENT].
+    auto unknown = args<NotifyArgs>("a NOTIFY SET (personal (AnnotationChange X-Future MailboxMetadataChange))");
+    CHECK(unknown.groups[0].unknown_events == std::vector<std::string>{"X-Future"});
+    CHECK(unknown.groups[0].events ==
+          std::vector<NotifyEvent>{NotifyEvent::annotation_change, NotifyEvent::mailbox_metadata_change});
+    // Other mailboxes: a lone event only picks the STATUS items (as Dovecot accepts).
+    CHECK(args<NotifyArgs>("a NOTIFY SET STATUS (mailboxes x (MessageExpunge))").groups.size() == 1);
+
+    for (std::string bad : {
+             "a NOTIFY",
+             "a NOTIFY SET",
+             "a NOTIFY SET ",
+             "a NOTIFY NONE x",
+             "a NOTIFY GET (personal NONE)",
+             "a NOTIFY SET STATUS",
+             "a NOTIFY SET (personal)",
+             "a NOTIFY SET (personal ())",
+             "a NOTIFY SET (everything (MessageNew MessageExpunge))",
+             "a NOTIFY SET (subtree (MessageNew MessageExpunge))",
+             "a NOTIFY SET (mailboxes () (MessageNew MessageExpunge))",
+             "a NOTIFY SET (personal (MessageNew MessageExpunge)",
+             "a NOTIFY SET (personal (MessageNew MessageExpunge)) trailing",
+             "a NOTIFY SET (personal (MessageNew  MessageExpunge))",
+             "a NOTIFY SET (personal (MessageNew (BOGUS) MessageExpunge))",
+             "a NOTIFY SET (personal (MessageExpunge (UID)))",  // fetch-att only after MessageNew
+             // RFC 5465 6.1: one selected filter, message events only
+             "a NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew MessageExpunge))",
+             "a NOTIFY SET (selected (MailboxName))",
+             // RFC 5465 5: the pairs, for the selected mailbox
+             "a NOTIFY SET (selected (MessageNew))",
+             "a NOTIFY SET (selected (MessageExpunge))",
+             "a NOTIFY SET (selected (FlagChange))",
+         }) {
+        CAPTURE(bad);
+        auto e = err(bad);
+        CHECK(e.kind == CommandErrorKind::syntax);
+        CHECK(e.verb == Verb::notify);
+    }
+}
+
+TEST_CASE("NOTIFY bounds: groups, mailboxes in the command, events in a group, FETCH attributes") {
+    GrammarLimits limits;
+    limits.max_notify_groups = 2;
+    CHECK(args<NotifyArgs>("a NOTIFY SET (personal NONE) (inboxes NONE)", limits).groups.size() == 2);
+    CHECK(err("a NOTIFY SET (personal NONE) (inboxes NONE) (subscribed NONE)", limits).kind ==
+          CommandErrorKind::limit_exceeded);
+
+    limits = {};
+    limits.max_notify_mailboxes = 3;  // counted over every group of the command
+    CHECK(args<NotifyArgs>("a NOTIFY SET (subtree (a b) NONE) (mailboxes c NONE)", limits).groups.size() == 2);
+    CHECK(err("a NOTIFY SET (subtree (a b) NONE) (mailboxes (c d) NONE)", limits).kind ==
+          CommandErrorKind::limit_exceeded);
+
+    limits = {};
+    limits.max_notify_events = 3;  // repeated and unknown names count too
+    CHECK(args<NotifyArgs>("a NOTIFY SET (personal (MessageNew MessageExpunge MessageNew))", limits)
+              .groups[0]
+              .events.size() == 2);
+    CHECK(err("a NOTIFY SET (personal (MessageNew MessageExpunge FlagChange X))", limits).kind ==
+          CommandErrorKind::limit_exceeded);
+
+    limits = {};
+    limits.max_fetch_items = 2;
+    CHECK(args<NotifyArgs>("a NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge))", limits)
+              .groups[0]
+              .message_new_items.size() == 2);
+    CHECK(err("a NOTIFY SET (selected (MessageNew (UID FLAGS ENVELOPE) MessageExpunge))", limits).kind ==
+          CommandErrorKind::limit_exceeded);
+
+    // The defaults, at the limit and one past it.
+    std::string groups = "a NOTIFY SET";
+    for (std::size_t i = 0; i < kMaxNotifyGroups; ++i) groups += " (personal NONE)";
+    CHECK(args<NotifyArgs>(groups).groups.size() == kMaxNotifyGroups);
+    CHECK(err(groups + " (personal NONE)").kind == CommandErrorKind::limit_exceeded);
+    std::string names = "a NOTIFY SET (mailboxes (";
+    for (std::size_t i = 0; i < kMaxNotifyMailboxes; ++i) names += (i ? " m" : "m") + std::to_string(i);
+    CHECK(args<NotifyArgs>(names + ") NONE)").groups[0].mailboxes.size() == kMaxNotifyMailboxes);
+    CHECK(err(names + " one-more) NONE)").kind == CommandErrorKind::limit_exceeded);
+}
