@@ -15,7 +15,7 @@ struct CodeName {
     std::string_view name;
 };
 
-constexpr std::array<CodeName, 41> kCodes{{
+constexpr std::array<CodeName, 42> kCodes{{
     {ResponseCodeKind::alert, "ALERT"},
     {ResponseCodeKind::alreadyexists, "ALREADYEXISTS"},
     {ResponseCodeKind::appenduid, "APPENDUID"},
@@ -57,6 +57,7 @@ constexpr std::array<CodeName, 41> kCodes{{
     {ResponseCodeKind::unseen, "UNSEEN"},
     {ResponseCodeKind::useattr, "USEATTR"},
     {ResponseCodeKind::mailboxid, "MAILBOXID"},
+    {ResponseCodeKind::badurl, "BADURL"},
 }};
 
 std::string_view code_name(ResponseCodeKind kind) {
@@ -262,6 +263,12 @@ ResponseCode ResponseCode::badcharset(std::vector<std::string> charsets) {
     return c;
 }
 
+ResponseCode ResponseCode::badurl(std::string url_text) {
+    ResponseCode c = simple(ResponseCodeKind::badurl);
+    c.set = std::move(url_text);
+    return c;
+}
+
 ResponseCode ResponseCode::mailboxid(std::string object_id) {
     ResponseCode c = simple(ResponseCodeKind::mailboxid);
     c.set = std::move(object_id);
@@ -292,6 +299,7 @@ std::string format_response_code(const ResponseCode& code) {
             break;
         case ResponseCodeKind::modified:
         case ResponseCodeKind::permanentflags:
+        case ResponseCodeKind::badurl:
             out += ' ';
             out += code.set;
             break;

@@ -99,6 +99,7 @@ enum class ResponseCodeKind : std::uint8_t {
     unseen,
     useattr,    // RFC 6154 3
     mailboxid,  // RFC 8474 4: the objectid in `set`
+    badurl,     // RFC 4469 5: the URL (url-resp-text, imap_url.h badurl_text) in `set`
 };
 
 struct ResponseCode {
@@ -120,6 +121,7 @@ struct ResponseCode {
     static ResponseCode capability(std::vector<std::string> capabilities);
     static ResponseCode badcharset(std::vector<std::string> charsets);
     static ResponseCode mailboxid(std::string object_id);  // [MAILBOXID (id)]
+    static ResponseCode badurl(std::string url_text);      // [BADURL url], already url-resp-text
 };
 
 // "[CODE args]" without surrounding spaces.
