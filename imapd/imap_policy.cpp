@@ -52,6 +52,7 @@ std::vector<std::string> capabilities(const ImapClientFacts& client) {
                           "SAVEDATE",
                           "PREVIEW",
                           "MULTIAPPEND",
+                          "CATENATE",
                           "UTF8=ACCEPT"})
         caps.emplace_back(c);
     caps.push_back("APPENDLIMIT=" + std::to_string(client.append_limit));
