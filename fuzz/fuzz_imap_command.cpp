@@ -24,6 +24,7 @@
 #include "common/mime/message.h"
 #include "imapd/command_reader.h"
 #include "imapd/imap_command.h"
+#include "imapd/imap_url.h"
 #include "imapd/mailbox_name.h"
 #include "imapd/response_writer.h"
 #include "imapd/search_eval.h"
@@ -87,6 +88,24 @@ void check_name(std::string_view wire) {
     append_mailbox(out, wire);
     if (!out.empty() && out.front() == '"')
         for (char c : out) require(c != '\r' && c != '\n' && c != '\0' && static_cast<unsigned char>(c) < 0x80);
+}
+
+void check_url(std::string_view url) {
+    require(!url.empty() && url.size() <= kMaxCatenateUrlLength);
+    const auto parsed = parse_imap_url(url);
+    if (const auto* e = std::get_if<UrlError>(&parsed)) {
+        require(!e->reason.empty() && e->reason.find_first_of("\r\n") == std::string::npos);
+    } else {
+        const ImapUrl& u = std::get<ImapUrl>(parsed);
+        require(u.uid > 0 && !u.mailbox.empty());
+        require(u.mailbox.find('\0') == std::string::npos);
+        require(!u.section || u.section->part.size() <= kMaxSectionParts);
+        require(!u.partial || !u.partial->length || *u.partial->length > 0);
+    }
+    const std::string text = badurl_text(url);
+    require(!text.empty() && text.size() <= kMaxCatenateUrlLength + 2);
+    for (char c : text) require(c > 0x20 && c < 0x7F && c != ']');
+    check_one_line(status_response("t", ResponseStatus::no, ResponseCode::badurl(text), "x"));
 }
 
 class FuzzMessage : public SearchMessage {
@@ -183,6 +202,17 @@ void check_command(const FramedCommand& framed, const ReaderLimits& limits) {
     if (const auto* a = c.get<AppendArgs>()) {
         require(!a->messages.empty());
         check_name(a->mailbox);
+        std::size_t urls = 0;
+        for (const AppendMessage& m : a->messages) {
+            if (!m.catenate) continue;
+            require(!m.catenate->empty() && m.catenate->size() <= kMaxCatenateParts);
+            for (const CatenatePart& part : *m.catenate) {
+                if (!part.url) continue;
+                ++urls;
+                check_url(part.data);
+            }
+        }
+        require(urls <= kMaxCatenateUrls);
     }
     if (const auto* s = c.get<SearchArgs>()) check_search(*s);
 }

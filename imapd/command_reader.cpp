@@ -11,6 +11,14 @@ constexpr std::uint64_t kSaturated = std::numeric_limits<std::uint64_t>::max();
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// `line` (a literal marker already removed) ends with SP or "(", `keyword` (any case), SP.
+bool ends_with_keyword(std::string_view line, std::string_view keyword) {
+    if (line.size() < keyword.size() + 2 || line.back() != ' ') return false;
+    const std::string_view word = line.substr(line.size() - 1 - keyword.size(), keyword.size());
+    const char before = line[line.size() - keyword.size() - 2];
+    return iequals(word, keyword) && (before == ' ' || before == '(');
+}
+
 }  // namespace
 
 const char* to_string(ReaderErrorKind kind) {
@@ -253,7 +261,10 @@ ReadStep CommandReader::announce(std::size_t consumed) {
     const std::size_t index = command_.literals.size();
     // APPEND's first argument is the mailbox; a literal there is a name, not message data.
     const bool mailbox_literal = is_append() && index == 0 && command_.lines.front().size() == args_offset_;
-    const bool message_data = is_append() && !mailbox_literal;
+    // RFC 4469 5: in CATENATE, "TEXT" literal is message data, "URL" astring is not.
+    const bool after_url = is_append() && !mailbox_literal && ends_with_keyword(command_.lines.back(), "URL");
+    const bool message_data = is_append() && !mailbox_literal && !after_url;
+    const bool catenate_text = message_data && ends_with_keyword(command_.lines.back(), "TEXT");
 
     std::optional<ReaderErrorKind> refusal;
     std::string text;
@@ -297,6 +308,7 @@ ReadStep CommandReader::announce(std::size_t consumed) {
     announcement_.synchronizing = synchronizing;
     announcement_.binary = binary;
     announcement_.message_data = message_data;
+    announcement_.catenate_text = catenate_text;
     announcement_.index = index;
     if (message_data) {
         if (command_.lines.front().size() == args_offset_ && !command_.literals.empty()) {

@@ -6,7 +6,8 @@
 // sends a synchronizing literal's data), 4.3 (literals), 7.5 (command continuation request);
 // RFC 7888 (LITERAL+ "{N+}": data follows at once; a refused one is read and discarded, then
 // the connection is closed, 4); RFC 3516 4.2 (literal8 "~{N}", only as APPEND message data,
-// the one literal that may hold NUL).
+// the one literal that may hold NUL); RFC 4469 5 (CATENATE: a "TEXT" literal is message data,
+// a "URL" literal an ordinary one, max_literal_size).
 //
 // Events (ReadStep::event):
 //   NeedMore             all input consumed; feed more.
@@ -83,6 +84,9 @@ struct LiteralAnnouncement {
     bool synchronizing = true;
     bool binary = false;        // literal8
     bool message_data = false;  // APPEND message data: max_append_literal_size applies
+    // A CATENATE "TEXT" part (RFC 4469 5): message data that may be empty, the whole message
+    // being checked once assembled. A CATENATE "URL" literal is not message data.
+    bool catenate_text = false;
     // APPEND: the mailbox argument as sent (an astring's content, not yet decoded from
     // modified UTF-7), when it precedes this literal.
     std::optional<std::string> mailbox;

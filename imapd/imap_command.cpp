@@ -302,6 +302,7 @@ bool parse_status(Parser& p, StatusArgs& out) {
 // append = "APPEND" SP mailbox 1*append-message (RFC 4466 2.3, RFC 3502, RFC 4469, RFC 3516)
 bool parse_append(Parser& p, AppendArgs& out) {
     if (!p.sp() || !p.mailbox(out.mailbox)) return false;
+    std::size_t urls = 0;  // in the whole command (MULTIAPPEND)
     do {
         AppendMessage message;
         if (!p.sp()) return false;
@@ -342,6 +343,10 @@ bool parse_append(Parser& p, AppendArgs& out) {
                 } else if (p.lex.take_word("URL", is_word_char)) {
                     part.url = true;
                     if (!p.sp() || !p.astring(part.data, "URL")) return false;
+                    if (part.data.empty()) return p.fail("empty URL in CATENATE");
+                    if (part.data.size() > p.limits.max_catenate_url_length)
+                        return p.fail_limit("URL too long in CATENATE");
+                    if (++urls > p.limits.max_catenate_urls) return p.fail_limit("too many URLs in one APPEND");
                 } else {
                     return p.fail("expected TEXT or URL in CATENATE");
                 }

@@ -61,9 +61,13 @@ inline constexpr std::size_t kMaxEnableCapabilities = 32;
 inline constexpr std::size_t kMaxIdPairs = 30;
 inline constexpr std::size_t kMaxIdFieldLength = 30;
 inline constexpr std::size_t kMaxIdValueLength = 1024;
-// Messages in one APPEND (RFC 3502 MULTIAPPEND) and parts in one CATENATE (RFC 4469).
+// Messages in one APPEND (RFC 3502 MULTIAPPEND), parts in one CATENATE (RFC 4469), and URL
+// parts in one whole APPEND (each costs the session a store read), octets of one URL (RFC
+// 5092 sets no limit; imap_url.h parses them).
 inline constexpr std::size_t kMaxAppendMessages = 64;
 inline constexpr std::size_t kMaxCatenateParts = 64;
+inline constexpr std::size_t kMaxCatenateUrls = 64;
+inline constexpr std::size_t kMaxCatenateUrlLength = 2048;
 // Criteria in one SORT (RFC 5256 3: REVERSE counts with its key).
 inline constexpr std::size_t kMaxSortCriteria = 32;
 // Resources in one SETQUOTA list (RFC 9208 defines 4; room for others to be refused).
@@ -93,6 +97,8 @@ struct GrammarLimits {
     std::size_t max_id_value_length = kMaxIdValueLength;
     std::size_t max_append_messages = kMaxAppendMessages;
     std::size_t max_catenate_parts = kMaxCatenateParts;
+    std::size_t max_catenate_urls = kMaxCatenateUrls;
+    std::size_t max_catenate_url_length = kMaxCatenateUrlLength;
     std::size_t max_sort_criteria = kMaxSortCriteria;
     std::size_t max_quota_resources = kMaxQuotaResources;
     std::size_t max_notify_groups = kMaxNotifyGroups;
@@ -232,10 +238,10 @@ struct StatusArgs {
     bool operator==(const StatusArgs&) const = default;
 };
 
-struct CatenatePart {  // RFC 4469
-    bool url = false;  // URL astring, else TEXT literal
-    std::string data;  // the URL or the text
-    bool binary = false;
+struct CatenatePart {     // RFC 4469
+    bool url = false;     // URL astring, else TEXT literal
+    std::string data;     // the URL or the text
+    bool binary = false;  // TEXT sent as literal8 (RFC 4469 5 with RFC 3516 4.2)
     bool operator==(const CatenatePart&) const = default;
 };
 
@@ -546,6 +552,12 @@ struct CommandError {
 };
 
 using ParseResult = std::variant<Command, CommandError>;
+
+// A section-spec (RFC 9051 6.4.5: "1.2", "HEADER", "1.MIME", "HEADER.FIELDS (A B)", "" for
+// the whole message) as it stands between FETCH's brackets; nullopt and `error` set when it is
+// not one. For IMAP URLs' ;SECTION= (imap_url.h).
+std::optional<Section> parse_section_spec(std::string_view spec, const GrammarLimits& limits = {},
+                                          std::string* error = nullptr);
 
 // Parses one framed command. Literal data is moved out of `command` (APPEND messages are not
 // copied).

@@ -196,3 +196,19 @@ bool Parser::fetch(FetchArgs& out, bool uid) {
 }
 
 }  // namespace hikyaku::imap::detail
+
+namespace hikyaku::imap {
+
+std::optional<Section> parse_section_spec(std::string_view spec, const GrammarLimits& limits, std::string* error) {
+    // The FETCH grammar reads it between brackets, as it stands in BODY[...]; a "]" inside
+    // ends it early and what follows is refused as trailing text.
+    FramedCommand framed;
+    framed.lines.front() = "[" + std::string(spec) + "]";
+    detail::Parser p(framed, limits);
+    Section out;
+    if (p.section(out, false) && p.end()) return out;
+    if (error) *error = p.error.empty() ? "invalid section" : p.error;
+    return std::nullopt;
+}
+
+}  // namespace hikyaku::imap

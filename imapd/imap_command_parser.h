@@ -43,6 +43,8 @@ public:
     bool charset(SearchArgs& out);
     // One or more search keys up to the end, as an and_ list into out.program.
     bool search_keys(SearchArgs& out);
+    // section = "[" [section-spec] "]"; section-binary = "[" [section-part] "]"
+    bool section(Section& out, bool binary);
     // imap_command_sort.cpp
     bool sort(SortArgs& out);
     bool thread(ThreadArgs& out);
@@ -59,7 +61,6 @@ private:
     bool search_string(std::string& out, std::string_view key);
     bool fetch_item(std::vector<FetchItem>& out);
     bool notify_group(NotifyGroup& out, std::size_t& mailboxes);
-    bool section(Section& out, bool binary);
     std::size_t search_keys_ = 0;
 };
 

@@ -304,8 +304,7 @@ asio::awaitable<Tagged> Session::on_status(const Command& c) {
 asio::awaitable<Tagged> Session::on_append(const Command& c) {
     const AppendArgs& args = *c.get<AppendArgs>();
     for (const AppendMessage& message : args.messages) {
-        if (message.catenate) co_return Tagged::bad("CATENATE is not offered");
-        if (message.data.empty()) co_return Tagged::no("Cannot save an empty message");
+        if (!message.catenate && message.data.empty()) co_return Tagged::no("Cannot save an empty message");
         if (message.utf8 && !utf8_accept_) co_return Tagged::bad("APPEND UTF8 needs ENABLE UTF8=ACCEPT");  // RFC 6855 4
     }
     Tagged error;
@@ -318,20 +317,43 @@ asio::awaitable<Tagged> Session::on_append(const Command& c) {
             co_return Tagged::no("Mailbox does not exist", ResponseCode::simple(ResponseCodeKind::trycreate));
         co_return store_failure(info.error(), "append");
     }
+    // RFC 4469: every CATENATE is built before anything is stored, so a bad URL or a message
+    // too large leaves the store untouched. All the messages of one APPEND together may be as
+    // large as the framer lets one command be (sent or referenced alike).
+    const std::uint64_t message_limit = s_.append_limit > 0 ? s_.append_limit : kMaxAppendLiteralSize;
+    std::uint64_t command_room = reader_.limits().max_command_size;
+    std::vector<std::string> assembled(args.messages.size());
+    for (std::size_t i = 0; i < args.messages.size(); ++i) {
+        const AppendMessage& message = args.messages[i];
+        if (!message.catenate) {
+            command_room -= std::min(command_room, message.data.size());
+            continue;
+        }
+        const std::uint64_t budget = std::min(message_limit, command_room);
+        std::optional<Tagged> failure = co_await assemble_catenate(*message.catenate, assembled[i], budget);
+        if (failure) co_return *failure;
+        if (assembled[i].empty()) co_return Tagged::no("Cannot save an empty message");
+        command_room -= std::min(command_room, assembled[i].size());
+    }
     // RFC 3516 4.4: binary content sent as literal8 is kept in base64.
     std::vector<std::optional<std::string>> converted(args.messages.size());
     std::vector<storage::AppendItem> items;
     for (std::size_t i = 0; i < args.messages.size(); ++i) {
         const AppendMessage& message = args.messages[i];
-        if (message.binary && !message.utf8) {  // UTF8 data is an RFC 6532 message: kept as sent
+        const std::string& data = message.catenate ? assembled[i] : message.data;
+        // RFC 4469 5 with RFC 3516: a CATENATE with a literal8 TEXT part is binary content as a whole.
+        const bool binary =
+            message.binary || (message.catenate && std::any_of(message.catenate->begin(), message.catenate->end(),
+                                                               [](const CatenatePart& p) { return p.binary; }));
+        if (binary && !message.utf8) {  // UTF8 data is an RFC 6532 message: kept as sent
             bool unfixable = false;
-            converted[i] = encode_binary_parts(message.data, unfixable);
+            converted[i] = encode_binary_parts(data, unfixable);
             if (unfixable)
                 co_return Tagged::no("NUL octets outside a message body cannot be stored",
                                      ResponseCode::simple(ResponseCodeKind::unknown_cte));
         }
         storage::AppendItem item;
-        item.message.raw = converted[i] ? std::string_view(*converted[i]) : std::string_view(message.data);
+        item.message.raw = converted[i] ? std::string_view(*converted[i]) : std::string_view(data);
         if (message.flags) {
             item.flags = message.flags->system;
             item.keywords = message.flags->keywords;

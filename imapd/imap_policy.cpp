@@ -52,6 +52,7 @@ std::vector<std::string> capabilities(const ImapClientFacts& client) {
                           "SAVEDATE",
                           "PREVIEW",
                           "MULTIAPPEND",
+                          "CATENATE",
                           "UTF8=ACCEPT",
                           "NOTIFY"})
         caps.emplace_back(c);

@@ -36,6 +36,12 @@ SessionSettings SessionSettings::from(const Config& config, Role role) {
     s.role = role;
     s.autologout = config.imapd.autologout;
     s.append_limit = config.storage.max_message_size;
+    if (!config.smtpd.hostname.empty()) {
+        std::string name = config.smtpd.hostname;
+        for (char& c : name)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        s.server_names.push_back(std::move(name));
+    }
     return s;
 }
 
@@ -241,7 +247,7 @@ asio::awaitable<void> Session::on_literal(const LiteralAnnouncement& a) {
         } else if (s_.append_limit > 0 && a.size > s_.append_limit) {
             refusal = Tagged::no("Message larger than APPENDLIMIT " + std::to_string(s_.append_limit),
                                  ResponseCode::simple(ResponseCodeKind::toobig));
-        } else if (a.size == 0) {
+        } else if (a.size == 0 && !a.catenate_text) {  // an empty CATENATE part is checked once assembled
             refusal = Tagged::no("Cannot save an empty message");
         } else {
             const storage::UserId id = user_->id;

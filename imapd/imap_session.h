@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/net/connection.h"
@@ -35,8 +37,11 @@ struct SessionSettings {
     // RFC 9051 5.4: the autologout timer is at least 30 minutes ([imapd] autologout); it also
     // bounds one IDLE (clients re-issue IDLE every 29 minutes).
     std::chrono::seconds autologout{1800};
-    unsigned max_errors = 20;                   // bad commands, then BYE (an abuse limit)
-    std::uint64_t append_limit = 0;             // APPENDLIMIT: the store's client message limit
+    unsigned max_errors = 20;        // bad commands, then BYE (an abuse limit)
+    std::uint64_t append_limit = 0;  // APPENDLIMIT: the store's client message limit
+    // The host names an absolute IMAP URL in CATENATE may give for this server (RFC 5092;
+    // imap_catenate.cpp), lower case; "localhost" and the loopback literals are always taken.
+    std::vector<std::string> server_names;
     std::size_t fetch_chunk_size = 256 * 1024;  // large bodies are sent in pieces this big
     unsigned max_sessions_per_user = 50;        // logins of one user held at once, this process
     // RFC 5465 5.8: mailboxes with NOTIFY events waiting to be sent; one more and the session

@@ -1,8 +1,9 @@
 // imap_session_internal.h: the IMAP session class, shared by the files that implement its
 // commands (imap_session.cpp: the state machine, login, selection, IDLE; imap_mailboxes.cpp:
 // LIST, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE, APPEND; imap_messages.cpp: FETCH, STORE,
-// SEARCH, COPY, MOVE, EXPUNGE; imap_sort.cpp: SORT, THREAD; imap_condstore.cpp: CONDSTORE and
-// QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT, SETQUOTA; imap_notify.cpp: NOTIFY). Not for other folders: the
+// SEARCH, COPY, MOVE, EXPUNGE; imap_catenate.cpp: APPEND's CATENATE; imap_sort.cpp: SORT,
+// THREAD; imap_condstore.cpp: CONDSTORE and QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT,
+// SETQUOTA; imap_notify.cpp: NOTIFY). Not for other folders: the
 // interface is imap_session.h.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include "imapd/imap_command.h"
 #include "imapd/imap_policy.h"
 #include "imapd/imap_session.h"
+#include "imapd/imap_url.h"
 #include "imapd/mailbox_name.h"
 #include "imapd/response_writer.h"
 #include "imapd/selected_mailbox.h"
@@ -154,6 +156,14 @@ private:
     enum class BodyOutcome { appended, vanished, closed };
     asio::awaitable<BodyOutcome> append_body(std::string& out, storage::Uid uid, std::uint64_t offset,
                                              std::uint64_t size);
+    // CATENATE (imap_catenate.cpp, RFC 4469): appends the parts to `message`, which may hold
+    // at most `budget` octets; nullopt when whole, else the tagged NO ([BADURL], [TOOBIG]).
+    asio::awaitable<std::optional<Tagged>> assemble_catenate(const std::vector<CatenatePart>& parts,
+                                                             std::string& message, std::uint64_t budget);
+    asio::awaitable<std::optional<Tagged>> append_url_part(const std::string& url, std::string& message,
+                                                           std::uint64_t budget);
+    // An absolute URL's user, host and port name this user on this server (relative: true).
+    bool names_this_server(const ImapUrl& url) const;
     // SORT and THREAD helpers (imap_sort.cpp): the facts of the messages the keys select, in
     // mailbox order, numbered by UID or sequence number; and the reply for its failure.
     asio::awaitable<Result<std::vector<MessageFacts>>> collect_facts(const SearchArgs& search, bool uid);

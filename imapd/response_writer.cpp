@@ -15,7 +15,7 @@ struct CodeName {
     std::string_view name;
 };
 
-constexpr std::array<CodeName, 43> kCodes{{
+constexpr std::array<CodeName, 44> kCodes{{
     {ResponseCodeKind::alert, "ALERT"},
     {ResponseCodeKind::alreadyexists, "ALREADYEXISTS"},
     {ResponseCodeKind::appenduid, "APPENDUID"},
@@ -59,6 +59,7 @@ constexpr std::array<CodeName, 43> kCodes{{
     {ResponseCodeKind::mailboxid, "MAILBOXID"},
     {ResponseCodeKind::badevent, "BADEVENT"},
     {ResponseCodeKind::notificationoverflow, "NOTIFICATIONOVERFLOW"},
+    {ResponseCodeKind::badurl, "BADURL"},
 }};
 
 std::string_view code_name(ResponseCodeKind kind) {
@@ -264,6 +265,12 @@ ResponseCode ResponseCode::badcharset(std::vector<std::string> charsets) {
     return c;
 }
 
+ResponseCode ResponseCode::badurl(std::string url_text) {
+    ResponseCode c = simple(ResponseCodeKind::badurl);
+    c.set = std::move(url_text);
+    return c;
+}
+
 ResponseCode ResponseCode::mailboxid(std::string object_id) {
     ResponseCode c = simple(ResponseCodeKind::mailboxid);
     c.set = std::move(object_id);
@@ -300,6 +307,7 @@ std::string format_response_code(const ResponseCode& code) {
             break;
         case ResponseCodeKind::modified:
         case ResponseCodeKind::permanentflags:
+        case ResponseCodeKind::badurl:
             out += ' ';
             out += code.set;
             break;

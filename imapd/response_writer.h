@@ -101,6 +101,7 @@ enum class ResponseCodeKind : std::uint8_t {
     mailboxid,             // RFC 8474 4: the objectid in `set`
     badevent,              // RFC 5465 3.1: the supported events in `atoms`
     notificationoverflow,  // RFC 5465 5.8
+    badurl,                // RFC 4469 5: the URL (url-resp-text, imap_url.h badurl_text) in `set`
 };
 
 struct ResponseCode {
@@ -123,6 +124,7 @@ struct ResponseCode {
     static ResponseCode badcharset(std::vector<std::string> charsets);
     static ResponseCode mailboxid(std::string object_id);           // [MAILBOXID (id)]
     static ResponseCode badevent(std::vector<std::string> events);  // [BADEVENT (MessageNew ...)]
+    static ResponseCode badurl(std::string url_text);               // [BADURL url], already url-resp-text
 };
 
 // "[CODE args]" without surrounding spaces.

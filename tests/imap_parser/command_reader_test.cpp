@@ -82,6 +82,28 @@ TEST_CASE("APPEND: mailbox argument, message data, literal8, MULTIAPPEND") {
     CHECK(t.events == Events{"error literal8_not_allowed tag=D", "command E NOOP"});
 }
 
+TEST_CASE("APPEND CATENATE (RFC 4469): TEXT literals are message data, URL literals are not") {
+    auto t = run_all_splits("A APPEND INBOX CATENATE (TEXT {2}\r\nhi URL {5}\r\n/x/;1 text ~{0}\r\n)\r\n");
+    CHECK(t.events == Events{"announce tag=A verb=APPEND size=2 index=0 message catenate-text mailbox=INBOX",
+                             "announce tag=A verb=APPEND size=5 index=1",
+                             "announce tag=A verb=APPEND size=0 index=2 binary message catenate-text mailbox=INBOX",
+                             "command A APPEND INBOX CATENATE (TEXT [hi] URL [/x/;1] text [~])"});
+    // A URL literal has the ordinary literal bound, not the message one.
+    ReaderLimits limits;
+    limits.max_literal_size = 8;
+    limits.max_append_literal_size = 100;
+    t = run_all_splits("B APPEND x CATENATE (URL {8}\r\n12345678)\r\n", accept_all, limits);
+    CHECK(t.events ==
+          Events{"announce tag=B verb=APPEND size=8 index=0", "command B APPEND x CATENATE (URL [12345678])"});
+    t = run_all_splits("C APPEND x CATENATE (URL {9}\r\nD NOOP\r\n", accept_all, limits);
+    CHECK(t.events == Events{"error literal_too_large tag=C", "command D NOOP"});
+    t = run_all_splits("E APPEND x CATENATE (TEXT {100}\r\n" + std::string(100, 'a') + ")\r\n", accept_all, limits);
+    CHECK(t.events.front() == "announce tag=E verb=APPEND size=100 index=0 message catenate-text mailbox=x");
+    // "URL" or "TEXT" glued to other octets is not the keyword.
+    t = run_all_splits("F APPEND x XURL {1}\r\na\r\n");
+    CHECK(t.events.front() == "announce tag=F verb=APPEND size=1 index=0 message mailbox=x");
+}
+
 TEST_CASE("refusing literals: synchronizing ends the command, non-synchronizing is discarded") {
     auto t = run_all_splits("A APPEND INBOX {100}\r\nB NOOP\r\n", reject_all);
     CHECK(t.events ==

@@ -306,6 +306,86 @@ TEST_CASE("APPEND: flags, date-time, literal, literal8, MULTIAPPEND, CATENATE") 
     CHECK(err("a APPEND x CATENATE (URL u URL v)", limits).kind == CommandErrorKind::limit_exceeded);
 }
 
+TEST_CASE("APPEND CATENATE (RFC 4469 5): parts, literal8 TEXT, MULTIAPPEND, errors, every bound") {
+    auto a = args<AppendArgs>("a APPEND x CATENATE (TEXT ~{3}\r\na\0b url {6}\r\n/x/;U=)"s);
+    const auto& parts = *a.messages[0].catenate;
+    REQUIRE(parts.size() == 2);
+    CHECK_FALSE(parts[0].url);
+    CHECK(parts[0].binary);
+    CHECK(parts[0].data == "a\0b"s);
+    CHECK(parts[1].url);
+    CHECK(parts[1].data == "/x/;U=");
+    CHECK(a.messages[0].data.empty());
+    // With MULTIAPPEND: CATENATE and plain messages mixed, each with its flags and date.
+    a = args<AppendArgs>(
+        "a APPEND x (\\Seen) CATENATE (URL \"/a/;UID=1\") \"01-Jan-2024 00:00:00 +0000\" {1}\r\nz "
+        "CATENATE (TEXT {0}\r\n)");
+    REQUIRE(a.messages.size() == 3);
+    CHECK(a.messages[0].flags->system == storage::flag_seen);
+    CHECK(a.messages[1].data == "z");
+    CHECK(a.messages[1].internal_date);
+    CHECK((*a.messages[2].catenate)[0].data.empty());
+    // Errors: no parts, unknown part, a TEXT that is not a literal, a literal8 URL, an empty URL,
+    // unclosed, no space after CATENATE.
+    for (std::string line :
+         {"a APPEND x CATENATE ()", "a APPEND x CATENATE (FOO u)", "a APPEND x CATENATE (TEXT \"q\")",
+          "a APPEND x CATENATE (URL ~{1}\r\nu)", "a APPEND x CATENATE (URL \"\")", "a APPEND x CATENATE (URL u",
+          "a APPEND x CATENATE(URL u)", "a APPEND x CATENATE (URL u )", "a APPEND x CATENATE (URL u) trailing"}) {
+        CAPTURE(line);
+        CHECK(err(line).kind == CommandErrorKind::syntax);
+    }
+    // Bounds: parts per CATENATE (above), URLs per command, octets per URL.
+    GrammarLimits limits;
+    limits.max_catenate_urls = 2;
+    CHECK(args<AppendArgs>("a APPEND x CATENATE (URL u) CATENATE (URL v TEXT {1}\r\nt)", limits).messages.size() == 2);
+    CHECK(err("a APPEND x CATENATE (URL u) CATENATE (URL v URL w)", limits).kind == CommandErrorKind::limit_exceeded);
+    limits = {};
+    limits.max_catenate_url_length = 5;
+    CHECK(args<AppendArgs>("a APPEND x CATENATE (URL 12345)", limits).messages.size() == 1);
+    CHECK(err("a APPEND x CATENATE (URL 123456)", limits).kind == CommandErrorKind::limit_exceeded);
+    CHECK(err("a APPEND x CATENATE (URL {6}\r\n123456)", limits).kind == CommandErrorKind::limit_exceeded);
+    // The defaults: parts in one CATENATE (half of them TEXT, so the URL bound is not reached).
+    std::string mixed = "a APPEND x CATENATE (URL u";
+    for (std::size_t i = 1; i < kMaxCatenateParts; ++i) mixed += i % 2 ? " TEXT {0}\r\n" : " URL u";
+    CHECK(args<AppendArgs>(mixed + ")").messages[0].catenate->size() == kMaxCatenateParts);
+    CHECK(err(mixed + " URL u)").text == "APPEND: too many CATENATE parts");
+    // URLs in one command, over several CATENATEs.
+    std::string many = "a APPEND x CATENATE (URL u";
+    for (std::size_t i = 1; i < kMaxCatenateUrls; ++i) many += " URL u";
+    CHECK(args<AppendArgs>(many + ") CATENATE (TEXT {1}\r\nt)").messages.size() == 2);
+    CHECK(err(many + ") CATENATE (URL u)").text == "APPEND: too many URLs in one APPEND");
+    CHECK(
+        args<AppendArgs>("a APPEND x CATENATE (URL " + std::string(kMaxCatenateUrlLength, 'u') + ")").messages.size() ==
+        1);
+    CHECK(err("a APPEND x CATENATE (URL " + std::string(kMaxCatenateUrlLength + 1, 'u') + ")").kind ==
+          CommandErrorKind::limit_exceeded);
+}
+
+TEST_CASE("parse_section_spec: the FETCH section grammar without brackets") {
+    CHECK(parse_section_spec("")->part.empty());
+    CHECK(parse_section_spec("header")->text == SectionText::header);
+    auto s = parse_section_spec("1.2.MIME");
+    REQUIRE(s);
+    CHECK(s->part == std::vector<std::uint32_t>{1, 2});
+    CHECK(s->text == SectionText::mime);
+    s = parse_section_spec("HEADER.FIELDS.NOT (From \"To\")");
+    REQUIRE(s);
+    CHECK(s->fields == std::vector<std::string>{"From", "To"});
+    std::string why;
+    for (const char* bad : {"MIME", "1.", "0", "HEADER]", "HEADER] x", "TEXT ", "HEADER.FIELDS ()", "1.2.3.FOO"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_section_spec(bad, {}, &why));
+        CHECK_FALSE(why.empty());
+    }
+    GrammarLimits limits;
+    limits.max_section_parts = 2;
+    CHECK(parse_section_spec("1.2", limits));
+    CHECK_FALSE(parse_section_spec("1.2.3", limits));
+    limits.max_header_field_names = 1;
+    CHECK(parse_section_spec("HEADER.FIELDS (A)", limits));
+    CHECK_FALSE(parse_section_spec("HEADER.FIELDS (A B)", limits));
+}
+
 TEST_CASE("STORE: operations, .SILENT, flag lists, UNCHANGEDSINCE") {
     auto s = args<StoreArgs>("a STORE 2:4 +FLAGS (\\Deleted)");
     CHECK(s.set == set("2:4"));

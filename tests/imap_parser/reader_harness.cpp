@@ -41,6 +41,7 @@ std::string describe(const LiteralAnnouncement& a) {
     if (!a.synchronizing) out += " nonsync";
     if (a.binary) out += " binary";
     if (a.message_data) out += " message";
+    if (a.catenate_text) out += " catenate-text";
     if (a.mailbox) out += " mailbox=" + visible(*a.mailbox);
     return out;
 }
