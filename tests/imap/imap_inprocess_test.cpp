@@ -500,3 +500,69 @@ TEST_CASE("failed logins: the same reply for an unknown user and a wrong passwor
     client->close();
     imap.world.run([&]() -> asio::awaitable<void> { co_return; });
 }
+
+TEST_CASE("NOTIFY: more pending mailboxes than the session holds overflow to NOTIFY NONE (RFC 5465 5.8)") {
+    ImapWorld imap("[imapd]\n");
+    imap.settings.notify_max_pending = 1;
+    // A waits in the middle of its APPEND (events are never sent into a partly received
+    // command) while B changes two other mailboxes: two pending, one more than A holds.
+    auto a_before = test::parse_transcript(R"(
+S~ ^\* OK \[CAPABILITY
+C: a1 LOGIN alice@example.test alice-pw
+S~ ^a1 OK
+C: a2 NOTIFY SET (personal (MessageNew MessageExpunge))
+S: a2 OK NOTIFY completed
+C: a3 APPEND INBOX {5}
+S: + Ready for literal data
+)",
+                                           "a-before");
+    auto b = test::parse_transcript(R"(
+S~ ^\* OK \[CAPABILITY
+C: b1 LOGIN alice@example.test alice-pw
+S~ ^b1 OK
+C+ b2 APPEND Drafts {6+}\r\ndraft!\r\n
+S~ ^b2 OK \[APPENDUID
+C+ b3 APPEND Sent {5+}\r\nsent!\r\n
+S~ ^b3 OK \[APPENDUID
+)",
+                                    "b");
+    // A's APPEND completes: the overflow comes before its tagged reply, and no STATUS at all.
+    // Afterwards NOTIFY is NONE: B's next change reaches A as nothing, which the NOOP reply
+    // (sent after B's APPEND completed) shows.
+    auto a_after = test::parse_transcript(R"(
+C+ hello\r\n
+S: * OK [NOTIFICATIONOVERFLOW] Too many events; NOTIFY is now NONE
+S~ ^a3 OK \[APPENDUID
+)",
+                                          "a-after");
+    auto b_again = test::parse_transcript(R"(
+C+ b4 APPEND Trash {6+}\r\ntrash!\r\n
+S~ ^b4 OK \[APPENDUID
+)",
+                                          "b-again");
+    auto a_last = test::parse_transcript("C: a4 NOOP\nS: a4 OK NOOP completed\n", "a-last");
+    test::LogCapture log;
+    std::string failure = "did not finish";
+    std::shared_ptr<net::Connection> a, b_client;
+    const bool finished = imap.world.run(
+        [&]() -> asio::awaitable<void> {
+            a = imap.connect();
+            b_client = imap.connect();
+            failure = co_await test::run_transcript(*a, a_before);
+            if (!failure.empty()) co_return;
+            failure = co_await test::run_transcript(*b_client, b);
+            if (!failure.empty()) co_return;
+            failure = co_await test::run_transcript(*a, a_after);
+            if (!failure.empty()) co_return;
+            failure = co_await test::run_transcript(*b_client, b_again);
+            if (!failure.empty()) co_return;
+            failure = co_await test::run_transcript(*a, a_last);
+        },
+        std::chrono::seconds(30));
+    a->close();
+    b_client->close();
+    imap.world.run([&]() -> asio::awaitable<void> { co_return; });
+    CHECK(finished);
+    CHECK_MESSAGE(failure.empty(), failure);
+    CHECK(log.contains_regex("NOTIFY overflow"));
+}

@@ -160,7 +160,7 @@ TEST_CASE_TEMPLATE("outcomes: done entries go, the message goes with the last; n
     // The last one bounces: the bounce goes to alice's INBOX in the same write.
     const std::string bounce = test_message("bounce");
     Submission notice;
-    notice.message = StoredMessage{bounce, std::nullopt};
+    notice.message = StoredMessage{bounce, std::nullopt, std::nullopt};
     notice.local = {f.alice};
     notice.internal_date = at(2);
     std::vector<QueueOutcome> last{finished(r->queued[1])};
@@ -175,7 +175,7 @@ TEST_CASE_TEMPLATE("outcomes: done entries go, the message goes with the last; n
 
     // A remote bounce (null sender) is queued; an unknown id is skipped.
     Submission remote;
-    remote.message = StoredMessage{bounce, std::nullopt};
+    remote.message = StoredMessage{bounce, std::nullopt, std::nullopt};
     remote.outbound = outbound("", {"someone@far.example"});
     std::vector<QueueOutcome> unknown{finished(QueueId{424242})};
     std::vector<Submission> remote_notices{remote};
@@ -187,7 +187,7 @@ TEST_CASE_TEMPLATE("outcomes: done entries go, the message goes with the last; n
     // A failing notice rolls the outcomes back with it.
     const std::string before = f.snapshot();
     Submission broken;
-    broken.message = StoredMessage{bounce, std::nullopt};
+    broken.message = StoredMessage{bounce, std::nullopt, std::nullopt};
     broken.local = {UserId{777}};
     std::vector<QueueOutcome> drop{finished(queue->front().id)};
     std::vector<Submission> broken_notices{broken};
