@@ -19,7 +19,7 @@ struct VerbName {
     Verb verb;
 };
 
-constexpr std::array<VerbName, 36> kVerbs{{
+constexpr std::array<VerbName, 37> kVerbs{{
     {"CAPABILITY", Verb::capability},
     {"NOOP", Verb::noop},
     {"LOGOUT", Verb::logout},
@@ -56,6 +56,7 @@ constexpr std::array<VerbName, 36> kVerbs{{
     {"GETQUOTA", Verb::getquota},
     {"GETQUOTAROOT", Verb::getquotaroot},
     {"SETQUOTA", Verb::setquota},
+    {"CANCELUPDATE", Verb::cancelupdate},
 }};
 
 struct StatusItemName {
@@ -688,6 +689,7 @@ ParseResult parse_command(FramedCommand command, const GrammarLimits& limits) {
         case Verb::getquotaroot: ok = parse_mailbox_only(p, cmd.args.emplace<MailboxArgs>()); break;
         case Verb::getquota:
         case Verb::setquota: ok = parse_quota(p, cmd.args.emplace<QuotaArgs>(), *verb == Verb::setquota); break;
+        case Verb::cancelupdate: ok = p.cancel_update(cmd.args.emplace<CancelUpdateArgs>()); break;
     }
     if (!ok) {
         std::string prefix = cmd.uid ? "UID " : "";

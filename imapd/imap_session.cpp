@@ -77,6 +77,7 @@ const DispatchEntry dispatch_table[] = {
     {Verb::getquotaroot, logged_in, &Session::on_getquotaroot},
     {Verb::getquota, logged_in, &Session::on_getquota},
     {Verb::setquota, logged_in, &Session::on_setquota},
+    {Verb::cancelupdate, selected, &Session::on_cancelupdate},
 };
 
 const DispatchEntry* find_entry(Verb verb) {
@@ -328,9 +329,15 @@ asio::awaitable<void> Session::announce_updates(bool expunges_allowed, bool with
         }
         selected_->mark_recent(claim);
     }
+    // RFC 5267 4.3: a kept result loses an expunged message before the EXPUNGE renumbers.
+    if (expunges_allowed) {
+        const std::string removals = context_removals(selected_->ghost_uids());
+        if (!removals.empty()) send(removals);
+    }
     const std::string updates =
         selected_->take_updates(expunges_allowed, with_uid || condstore_, !rev2_, condstore_, qresync_);
     if (!updates.empty()) send(updates);
+    co_await update_contexts();  // after EXISTS: an ADDTO may name the new messages
 }
 
 // ---- any state ------------------------------------------------------------------------------
@@ -465,6 +472,7 @@ asio::awaitable<Tagged> Session::complete_login(const storage::User& user, std::
 
 void Session::deselect() {
     selected_.reset();
+    contexts_.clear();  // RFC 5267 4.3: contexts belong to the selected mailbox
     saved_search_.clear();
     search_saved_ = false;
     state_ = State::authenticated;

@@ -15,7 +15,7 @@ struct CodeName {
     std::string_view name;
 };
 
-constexpr std::array<CodeName, 41> kCodes{{
+constexpr std::array<CodeName, 42> kCodes{{
     {ResponseCodeKind::alert, "ALERT"},
     {ResponseCodeKind::alreadyexists, "ALREADYEXISTS"},
     {ResponseCodeKind::appenduid, "APPENDUID"},
@@ -57,6 +57,7 @@ constexpr std::array<CodeName, 41> kCodes{{
     {ResponseCodeKind::unseen, "UNSEEN"},
     {ResponseCodeKind::useattr, "USEATTR"},
     {ResponseCodeKind::mailboxid, "MAILBOXID"},
+    {ResponseCodeKind::noupdate, "NOUPDATE"},
 }};
 
 std::string_view code_name(ResponseCodeKind kind) {
@@ -268,6 +269,12 @@ ResponseCode ResponseCode::mailboxid(std::string object_id) {
     return c;
 }
 
+ResponseCode ResponseCode::noupdate(std::string_view tag) {
+    ResponseCode c = simple(ResponseCodeKind::noupdate);
+    append_string(c.set, tag);
+    return c;
+}
+
 std::string format_response_code(const ResponseCode& code) {
     std::string out = "[";
     out += code_name(code.kind);
@@ -292,6 +299,7 @@ std::string format_response_code(const ResponseCode& code) {
             break;
         case ResponseCodeKind::modified:
         case ResponseCodeKind::permanentflags:
+        case ResponseCodeKind::noupdate:
             out += ' ';
             out += code.set;
             break;
@@ -447,9 +455,23 @@ std::string esearch_response(std::string_view tag, bool uid, const EsearchResult
         out += " ALL ";
         out += *result.all;
     }
+    if (result.partial_range) {
+        out += " PARTIAL (";
+        out += *result.partial_range;
+        out += ' ';
+        out += result.partial_set.empty() ? "NIL" : result.partial_set;
+        out += ')';
+    }
     if (result.highest_modseq) {
         out += " MODSEQ ";
         append_number(out, *result.highest_modseq);
+    }
+    for (const ContextChange& change : result.changes) {
+        out += change.add ? " ADDTO (" : " REMOVEFROM (";
+        append_number(out, change.position);
+        out += ' ';
+        out += change.set;
+        out += ')';
     }
     out += "\r\n";
     return out;
