@@ -35,6 +35,7 @@ SessionSettings SessionSettings::from(const Config& config, Role role) {
     s.role = role;
     s.autologout = config.imapd.autologout;
     s.append_limit = config.storage.max_message_size;
+    s.max_search_contexts = config.imapd.max_search_contexts;
     return s;
 }
 
@@ -99,7 +100,9 @@ const char* state_text(State s) {
 
 Session::Session(std::shared_ptr<net::Connection> conn, server::SessionEnvironment environment,
                  const SessionSettings& settings)
-    : ProtocolSession(std::move(conn), environment, "imap"), s_(settings) {
+    : ProtocolSession(std::move(conn), environment, "imap"),
+      s_(settings),
+      contexts_(ContextLimits{settings.max_search_contexts, kMaxContextMessages}) {
     ReaderLimits limits;
     limits.max_append_literal_size = std::max<std::uint64_t>(settings.append_limit, 1);
     limits.max_command_size = limits.max_append_literal_size + (1u << 20);

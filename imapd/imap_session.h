@@ -24,6 +24,7 @@
 #include "common/config.h"
 #include "common/net/connection.h"
 #include "common/server/protocol_session.h"
+#include "imapd/result_contexts.h"
 
 namespace hikyaku::imap {
 
@@ -39,6 +40,9 @@ struct SessionSettings {
     std::uint64_t append_limit = 0;             // APPENDLIMIT: the store's client message limit
     std::size_t fetch_chunk_size = 256 * 1024;  // large bodies are sent in pieces this big
     unsigned max_sessions_per_user = 50;        // logins of one user held at once, this process
+    // RFC 5267 4.3: SEARCH/SORT RETURN (UPDATE) results one session keeps; one more gets
+    // [NOUPDATE] ([imapd] max_search_contexts).
+    std::size_t max_search_contexts = kMaxUpdateContexts;
     // "Now" for SEARCH OLDER/YOUNGER (RFC 5032) and the dates APPEND, COPY and MOVE record;
     // empty: the system clock. Tests set a fixed one.
     std::function<std::chrono::sys_seconds()> clock;
