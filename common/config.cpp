@@ -234,6 +234,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.addresses("listen", config.imapd.listen);
         r.addresses("listen_tls", config.imapd.listen_tls);
         r.seconds("autologout", config.imapd.autologout, 1, max_u32);
+        r.integer("max_search_contexts", config.imapd.max_search_contexts, 0, 1000);
         r.finish();
     }
     {

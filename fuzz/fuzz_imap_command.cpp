@@ -13,7 +13,9 @@
 //   - a parsed command has a valid tag, its sequence sets resolve to sorted, disjoint
 //     intervals inside 1..largest, its mailbox names decode strictly (a decoded modified
 //     UTF-7 name encodes back to the same octets), and its SEARCH program evaluates within
-//     the work bound on a small message.
+//     the work bound on a small message; a PARTIAL range (RFC 5267 4.4) is normalised and
+//     within nz-number, its slice of a result stays inside the result; CANCELUPDATE holds 1 to
+//     kMaxCancelUpdateTags tags.
 // Input: [control octet] then the client's bytes.
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +29,7 @@
 #include "imapd/imap_url.h"
 #include "imapd/mailbox_name.h"
 #include "imapd/response_writer.h"
+#include "imapd/result_contexts.h"
 #include "imapd/search_eval.h"
 
 using namespace hikyaku;
@@ -129,6 +132,19 @@ private:
     std::string body_;
 };
 
+void check_partial(const SearchArgs& args) {
+    if (!args.return_options || !args.return_options->partial) return;
+    const PartialRange& r = *args.return_options->partial;
+    constexpr std::int64_t kMax = 0xFFFFFFFF;
+    if (r.first > 0) require(r.first <= r.last && r.last <= kMax);
+    else require(r.first < 0 && r.last <= r.first && r.last >= -kMax);
+    static const std::vector<std::uint32_t> result{5, 3, 4, 2, 1};
+    const std::vector<std::uint32_t> slice = partial_slice(result, r);
+    require(slice.size() <= result.size());
+    const std::string range = format_partial_range(r);
+    require(range.find_first_of("\r\n ") == std::string::npos);
+}
+
 void check_search(const SearchArgs& args) {
     static const std::string raw =
         "From: a@example.org\r\nSubject: =?UTF-8?Q?h=C3=A9llo?=\r\nDate: 1 Jan 2024 10:00 +0000\r\n\r\nbody text\r\n";
@@ -142,6 +158,7 @@ void check_search(const SearchArgs& args) {
     EvalLimits limits;
     limits.max_work = 1 << 16;
     (void)program->evaluate(message, context, limits);
+    check_partial(args);
 }
 
 void check_command(const FramedCommand& framed, const ReaderLimits& limits) {
@@ -215,6 +232,8 @@ void check_command(const FramedCommand& framed, const ReaderLimits& limits) {
         require(urls <= kMaxCatenateUrls);
     }
     if (const auto* s = c.get<SearchArgs>()) check_search(*s);
+    if (const auto* s = c.get<SortArgs>()) check_partial(s->search);
+    if (const auto* u = c.get<CancelUpdateArgs>()) require(!u->tags.empty() && u->tags.size() <= kMaxCancelUpdateTags);
 }
 
 struct Events {

@@ -19,7 +19,7 @@ struct VerbName {
     Verb verb;
 };
 
-constexpr std::array<VerbName, 37> kVerbs{{
+constexpr std::array<VerbName, 38> kVerbs{{
     {"CAPABILITY", Verb::capability},
     {"NOOP", Verb::noop},
     {"LOGOUT", Verb::logout},
@@ -57,6 +57,7 @@ constexpr std::array<VerbName, 37> kVerbs{{
     {"GETQUOTAROOT", Verb::getquotaroot},
     {"SETQUOTA", Verb::setquota},
     {"NOTIFY", Verb::notify},
+    {"CANCELUPDATE", Verb::cancelupdate},
 }};
 
 struct StatusItemName {
@@ -695,6 +696,7 @@ ParseResult parse_command(FramedCommand command, const GrammarLimits& limits) {
         case Verb::getquota:
         case Verb::setquota: ok = parse_quota(p, cmd.args.emplace<QuotaArgs>(), *verb == Verb::setquota); break;
         case Verb::notify: ok = p.notify(cmd.args.emplace<NotifyArgs>()); break;
+        case Verb::cancelupdate: ok = p.cancel_update(cmd.args.emplace<CancelUpdateArgs>()); break;
     }
     if (!ok) {
         std::string prefix = cmd.uid ? "UID " : "";

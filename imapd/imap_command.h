@@ -10,7 +10,8 @@
 // (LIST-STATUS), RFC 6154 (SPECIAL-USE, CREATE USE), RFC 6851 (MOVE), RFC 7162 (CONDSTORE,
 // QRESYNC: MODSEQ, CHANGEDSINCE, VANISHED, UNCHANGEDSINCE, SELECT parameters), RFC 7889
 // (APPENDLIMIT status item), RFC 9051 6.4.4.1-2 (ESEARCH RETURN options, SAVE), RFC 9208
-// 4.1-4.3 (GETQUOTA, GETQUOTAROOT, SETQUOTA), RFC 8474 (MAILBOXID status item, EMAILID and
+// 4.1-4.3 (GETQUOTA, GETQUOTAROOT, SETQUOTA), RFC 5267 4.3-4.4 and RFC 9394 3.1 (SEARCH and
+// SORT RETURN (UPDATE PARTIAL), CANCELUPDATE), RFC 8474 (MAILBOXID status item, EMAILID and
 // THREADID fetch items and search keys), RFC 8514 (SAVEDATE, SAVEDBEFORE/ON/SINCE,
 // SAVEDATESUPPORTED), RFC 8970 (PREVIEW, PREVIEW (LAZY)), RFC 6855 4 (APPEND UTF8), RFC 5465 8 (NOTIFY;
 // imap_command_notify.cpp).
@@ -70,6 +71,8 @@ inline constexpr std::size_t kMaxCatenateUrls = 64;
 inline constexpr std::size_t kMaxCatenateUrlLength = 2048;
 // Criteria in one SORT (RFC 5256 3: REVERSE counts with its key).
 inline constexpr std::size_t kMaxSortCriteria = 32;
+// Tags in one CANCELUPDATE (RFC 5267 4.3); a session keeps fewer contexts than this.
+inline constexpr std::size_t kMaxCancelUpdateTags = 32;
 // Resources in one SETQUOTA list (RFC 9208 defines 4; room for others to be refused).
 inline constexpr std::size_t kMaxQuotaResources = 16;
 // NOTIFY SET (RFC 5465 3.1): event groups in one command, mailbox names in all its SUBTREE
@@ -104,6 +107,7 @@ struct GrammarLimits {
     std::size_t max_notify_groups = kMaxNotifyGroups;
     std::size_t max_notify_mailboxes = kMaxNotifyMailboxes;
     std::size_t max_notify_events = kMaxNotifyEvents;
+    std::size_t max_cancelupdate_tags = kMaxCancelUpdateTags;
 };
 
 enum class Verb : std::uint8_t {
@@ -144,6 +148,7 @@ enum class Verb : std::uint8_t {
     getquotaroot,
     setquota,
     notify,
+    cancelupdate,
 };
 const char* verb_name(Verb verb);  // upper case, as on the wire ("DELETE", "NAMESPACE")
 
@@ -345,8 +350,20 @@ struct SearchKey {
 };
 
 // RFC 9051 6.4.4.1 (RFC 4731, RFC 5182): RETURN (MIN MAX ALL COUNT SAVE); RETURN () is ALL.
+// RFC 5267 4.4 / RFC 9394 3.1: PARTIAL first:last, 1-based positions in the result; negative
+// ones count from its end (-1 is the last message). Kept normalised, as it is echoed: positive
+// with first <= last ("4:2" is 2:4), negative with the smaller distance from the end first
+// ("-5:-1" is -1:-5).
+struct PartialRange {
+    std::int64_t first = 1;
+    std::int64_t last = 1;
+    bool operator==(const PartialRange&) const = default;
+};
+
 struct SearchReturn {
     bool min = false, max = false, all = false, count = false, save = false;
+    bool update = false;                  // RFC 5267 4.3: keep the result up to date
+    std::optional<PartialRange> partial;  // RFC 5267 4.4
     bool operator==(const SearchReturn&) const = default;
 };
 
@@ -371,7 +388,7 @@ struct SortCriterion {
 struct SortArgs {
     std::vector<SortCriterion> criteria;  // at least one
     // The charset (mandatory in SORT) and the keys; return_options: ESORT (RFC 5267 3),
-    // MIN MAX ALL COUNT only (SAVE is refused).
+    // MIN MAX ALL COUNT, and UPDATE PARTIAL (CONTEXT=SORT, 4.3-4.4); SAVE is refused.
     SearchArgs search;
     bool operator==(const SortArgs&) const = default;
 };
@@ -506,6 +523,11 @@ struct IdArgs {
     bool operator==(const IdArgs&) const = default;
 };
 
+struct CancelUpdateArgs {  // RFC 5267 4.3: CANCELUPDATE 1*(SP quoted)
+    std::vector<std::string> tags;
+    bool operator==(const CancelUpdateArgs&) const = default;
+};
+
 struct CompressArgs {       // RFC 4978 3: COMPRESS SP algorithm
     std::string algorithm;  // upper case ("DEFLATE")
     bool operator==(const CompressArgs&) const = default;
@@ -516,7 +538,7 @@ struct CompressArgs {       // RFC 4978 3: COMPRESS SP algorithm
 using CommandArgs =
     std::variant<std::monostate, AuthenticateArgs, LoginArgs, EnableArgs, SelectArgs, MailboxArgs, RenameArgs, ListArgs,
                  StatusArgs, AppendArgs, ExpungeArgs, CopyArgs, SearchArgs, FetchArgs, StoreArgs, IdArgs, SortArgs,
-                 ThreadArgs, CompressArgs, QuotaArgs, NotifyArgs>;
+                 ThreadArgs, CompressArgs, QuotaArgs, NotifyArgs, CancelUpdateArgs>;
 
 struct Command {
     std::string tag;

@@ -39,6 +39,10 @@ public:
     bool search(SearchArgs& out);
     // [RETURN (options) SP] into out.return_options (SAVE only where allowed).
     bool search_return(SearchArgs& out, std::string_view command, bool allow_save);
+    // PARTIAL's range (RFC 9394 3.1), normalised.
+    bool partial_range(PartialRange& out);
+    // CANCELUPDATE's 1*(SP quoted), at most GrammarLimits::max_cancelupdate_tags.
+    bool cancel_update(CancelUpdateArgs& out);
     // charset SP (atom / quoted) into out.charset.
     bool charset(SearchArgs& out);
     // One or more search keys up to the end, as an and_ list into out.program.

@@ -4,7 +4,9 @@
 // (NEW, OLD, RECENT); RFC 4731 / RFC 9051 6.4.4.1 (MIN MAX ALL COUNT); RFC 5182 (SAVE, "$");
 // RFC 7162 3.1.5 (MODSEQ [entry-name entry-type-req] mod-sequence-valzer); RFC 5032 (OLDER,
 // YOUNGER); RFC 8474 6 (EMAILID, THREADID); RFC 8514 4 (SAVEDBEFORE, SAVEDON, SAVEDSINCE,
-// SAVEDATESUPPORTED).
+// SAVEDATESUPPORTED); RFC 5267 4.3-4.4 and RFC 9394 3.1 (RETURN (UPDATE), RETURN (PARTIAL
+// range) with negative ranges; CANCELUPDATE 1*(SP quoted)).
+#include <algorithm>
 #include <array>
 
 #include "imapd/imap_command_parser.h"
@@ -202,11 +204,41 @@ bool Parser::search_return(SearchArgs& out, std::string_view command, bool allow
         else if (word == "ALL") options.all = true;
         else if (word == "COUNT") options.count = true;
         else if (word == "SAVE" && allow_save) options.save = true;
-        else return fail("unknown " + std::string(command) + " return option " + quote_for_error(word));
+        else if (word == "UPDATE") options.update = true;
+        else if (word == "PARTIAL") {
+            if (options.partial) return fail("PARTIAL given twice");
+            if (!sp() || !partial_range(options.partial.emplace())) return false;
+        } else return fail("unknown " + std::string(command) + " return option " + quote_for_error(word));
     }
     if (!any) options.all = true;  // RFC 4731 3.1: RETURN () means RETURN (ALL)
     out.return_options = options;
     return sp();
+}
+
+bool Parser::partial_range(PartialRange& out) {
+    // partial-range-first = nz-number ":" nz-number; partial-range-last = "-" nz-number ":"
+    // "-" nz-number (RFC 9394 3.1): both ends of one sign, no "*".
+    const bool negative = lex.take('-');
+    auto a = lex.nz_number();
+    if (!a) return fail_lex("expected a PARTIAL range");
+    if (!lex.take(':')) return fail("expected \":\" in the PARTIAL range");
+    if (lex.take('-') != negative) return fail("PARTIAL range mixes positive and negative positions");
+    auto b = lex.nz_number();
+    if (!b) return fail_lex("expected a PARTIAL range");
+    const std::int64_t low = std::min(*a, *b), high = std::max(*a, *b);
+    out = negative ? PartialRange{-low, -high} : PartialRange{low, high};
+    return true;
+}
+
+bool Parser::cancel_update(CancelUpdateArgs& out) {
+    do {
+        if (out.tags.size() == limits.max_cancelupdate_tags) return fail_limit("too many CANCELUPDATE tags");
+        if (!sp()) return false;
+        auto tag = lex.quoted();
+        if (!tag) return fail_lex("expected a quoted tag");
+        out.tags.push_back(std::move(*tag));
+    } while (!lex.at_end());
+    return true;
 }
 
 bool Parser::charset(SearchArgs& out) {

@@ -3,7 +3,8 @@
 // by the SEARCH grammar, with its bounds).
 // RFC 5256 5 (sort, sort-criteria, sort-criterion, sort-key, thread, thread-alg,
 // search-criteria = charset 1*(SP search-key)); RFC 5267 3 and RFC 4466 2.6 (sort-return-opts:
-// RETURN (MIN MAX ALL COUNT)); RFC 5957 (DISPLAYFROM, DISPLAYTO).
+// RETURN (MIN MAX ALL COUNT), and UPDATE and PARTIAL of CONTEXT=SORT, 4.3-4.4); RFC 5957
+// (DISPLAYFROM, DISPLAYTO).
 // Must never: accept an empty criteria list, REVERSE without a key, more criteria than
 // GrammarLimits::max_sort_criteria, or a missing charset.
 #include <array>
@@ -34,7 +35,7 @@ constexpr std::array<SortKeyName, 9> kSortKeys{{
 
 bool Parser::sort(SortArgs& out) {
     if (!sp()) return false;
-    // RFC 5267 3: MIN MAX ALL COUNT (SAVE belongs to SEARCH, RFC 5182).
+    // RFC 5267 3, 4.3-4.4: MIN MAX ALL COUNT UPDATE PARTIAL (SAVE belongs to SEARCH, RFC 5182).
     if (!search_return(out.search, "SORT", false)) return false;
     if (!lex.take('(')) return fail("expected \"(\" and sort criteria");
     while (true) {

@@ -6,6 +6,8 @@
 // (STORE, .SILENT), 6.4.7 (COPY), 6.4.8 (MOVE), 6.4.9 (UID: UID in every FETCH response of a
 // UID command), 7.5.2 (FETCH response); RFC 3516 (BINARY, BINARY.SIZE, NO [UNKNOWN-CTE]);
 // RFC 4315 (COPYUID, UID EXPUNGE); RFC 4731 and RFC 5182 (ESEARCH RETURN, SAVE and "$");
+// RFC 5267 4.3-4.4 (RETURN (UPDATE): the result kept, imap_contexts.cpp; PARTIAL; REMOVEFROM
+// before an EXPUNGE of a kept message);
 // RFC 6851 (MOVE: COPYUID in an untagged OK, then EXPUNGE for each message moved); RFC 7162
 // 3.1.3 (STORE UNCHANGEDSINCE, [MODIFIED]), 3.1.4 (FETCH MODSEQ, CHANGEDSINCE), 3.1.5 (SEARCH
 // MODSEQ and the MODSEQ of its result), 3.2.6 (UID FETCH VANISHED), 3.2.10 (VANISHED in
@@ -487,6 +489,9 @@ asio::awaitable<Tagged> Session::on_search(const Command& c) {
     // RFC 5182 2.1: a SAVE search answered NO leaves "$" empty; a "$" inside this very search
     // still means the result saved before it.
     std::vector<storage::Uid> previous_saved = saved_search_;
+    // RFC 5267 4.3-4.4: a kept result is not a slice of one.
+    if (args.return_options && args.return_options->update && args.return_options->partial)
+        co_return Tagged::no("UPDATE with PARTIAL is not supported", ResponseCode::simple(ResponseCodeKind::cannot));
     if (args.return_options && args.return_options->save) saved_search_.clear();
     auto program = SearchProgram::prepare(args);
     if (!program) co_return Tagged::no("Unsupported charset", ResponseCode::badcharset({"UTF-8", "US-ASCII"}));
@@ -538,7 +543,8 @@ asio::awaitable<Tagged> Session::on_search(const Command& c) {
     if (args.return_options || rev2_) {
         // ESEARCH (RFC 4731; RFC 9051 7.3.4: always in IMAP4rev2). RETURN () means ALL.
         SearchReturn want = args.return_options.value_or(SearchReturn{});
-        if (!want.min && !want.max && !want.count && !want.all && !want.save) want.all = true;
+        if (!want.min && !want.max && !want.count && !want.all && !want.save && !want.update && !want.partial)
+            want.all = true;
         if (want.save) {
             // RFC 5182 2.4: with only MIN and/or MAX beside SAVE, only those are saved.
             std::vector<storage::Uid> saved;
@@ -552,17 +558,26 @@ asio::awaitable<Tagged> Session::on_search(const Command& c) {
             saved_search_ = std::move(saved);
             search_saved_ = true;
         }
-        if (want.min || want.max || want.count || want.all) {
+        // RFC 5267 4.3: RETURN (UPDATE) alone still answers, with no result data.
+        if (want.min || want.max || want.count || want.all || want.partial || want.update) {
             EsearchResult result;
             if (want.min && !numbers.empty()) result.min = numbers.front();
             if (want.max && !numbers.empty()) result.max = numbers.back();
             if (want.count) result.count = numbers.size();
             if (want.all && !numbers.empty()) result.all = format_number_set(numbers);
+            if (want.partial) {  // RFC 5267 4.4 / RFC 9394 3.1
+                result.partial_range = format_partial_range(*want.partial);
+                result.partial_set = format_number_set(partial_slice(numbers, *want.partial));
+            }
             result.highest_modseq = highest_modseq;
             if (highest_modseq && !want.all && !want.count)  // RFC 4731 3.2: of the messages returned
                 result.highest_modseq =
                     std::max(want.min ? found->modseqs.front() : 0, want.max ? found->modseqs.back() : 0);
             send(esearch_response(c.tag, c.uid, result));
+        }
+        if (want.update) {
+            if (auto noupdate = keep_context(c, args, {}, found->uids, {}))
+                co_return Tagged::ok("Search completed; its result is not kept up to date", noupdate);
         }
     } else {
         send(search_response(numbers, highest_modseq));
@@ -614,7 +629,8 @@ asio::awaitable<Tagged> Session::on_copy(const Command& c) {
     if (!source.empty()) copyuid = ResponseCode::copyuid(result->destination_uidvalidity, source, destination);
     if (move) {
         if (copyuid) send(untagged_status(ResponseStatus::ok, copyuid, "Moved"));
-        const std::string out = selected_->remove_and_announce(source, qresync_);
+        std::string out = context_removals(source);  // first: it numbers by the view before removal
+        out += selected_->remove_and_announce(source, qresync_);
         if (!out.empty()) send(out);
         co_return Tagged::ok("Move completed");
     }
@@ -636,7 +652,9 @@ asio::awaitable<Tagged> Session::on_expunge(const Command& c) {
     const storage::MailboxId mailbox = selected_->id();
     auto result = co_await store().expunge_deleted(mailbox, restrict);
     if (!result) co_return store_failure(result.error(), "expunge");
-    const std::string out = selected_->remove_and_announce(result->expunged, qresync_);
+    // RFC 5267 4.3: REMOVEFROM while the numbers are still the client's, then EXPUNGE.
+    std::string out = context_removals(result->expunged);
+    out += selected_->remove_and_announce(result->expunged, qresync_);
     if (!out.empty()) send(out);
     // A QRESYNC client keeps its HIGHESTMODSEQ current from this (as Dovecot sends it).
     if (qresync_) {

@@ -41,6 +41,8 @@ std::vector<std::string> capabilities(const ImapClientFacts& client) {
                           "SORT",
                           "SORT=DISPLAY",
                           "ESORT",
+                          "CONTEXT=SEARCH",
+                          "CONTEXT=SORT",
                           "THREAD=ORDEREDSUBJECT",
                           "THREAD=REFERENCES",
                           "COMPRESS=DEFLATE",

@@ -42,6 +42,7 @@ SessionSettings SessionSettings::from(const Config& config, Role role) {
             if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         s.server_names.push_back(std::move(name));
     }
+    s.max_search_contexts = config.imapd.max_search_contexts;
     return s;
 }
 
@@ -85,6 +86,7 @@ const DispatchEntry dispatch_table[] = {
     {Verb::getquota, logged_in, &Session::on_getquota},
     {Verb::setquota, logged_in, &Session::on_setquota},
     {Verb::notify, logged_in, &Session::on_notify},
+    {Verb::cancelupdate, selected, &Session::on_cancelupdate},
 };
 
 const DispatchEntry* find_entry(Verb verb) {
@@ -106,7 +108,9 @@ const char* state_text(State s) {
 
 Session::Session(std::shared_ptr<net::Connection> conn, server::SessionEnvironment environment,
                  const SessionSettings& settings)
-    : ProtocolSession(std::move(conn), environment, "imap"), s_(settings) {
+    : ProtocolSession(std::move(conn), environment, "imap"),
+      s_(settings),
+      contexts_(ContextLimits{settings.max_search_contexts, kMaxContextMessages}) {
     ReaderLimits limits;
     limits.max_append_literal_size = std::max<std::uint64_t>(settings.append_limit, 1);
     limits.max_command_size = limits.max_append_literal_size + (1u << 20);
@@ -355,9 +359,15 @@ asio::awaitable<void> Session::announce_updates(bool expunges_allowed, bool with
         }
         selected_->mark_recent(claim);
     }
+    // RFC 5267 4.3: a kept result loses an expunged message before the EXPUNGE renumbers.
+    if (expunges_allowed) {
+        const std::string removals = context_removals(selected_->ghost_uids());
+        if (!removals.empty()) send(removals);
+    }
     const std::string updates =
         selected_->take_updates(expunges_allowed, with_uid || condstore_, !rev2_, condstore_, qresync_);
     if (!updates.empty()) send(updates);
+    co_await update_contexts();  // after EXISTS: an ADDTO may name the new messages
 }
 
 // ---- any state ------------------------------------------------------------------------------
@@ -492,6 +502,7 @@ asio::awaitable<Tagged> Session::complete_login(const storage::User& user, std::
 
 void Session::deselect() {
     selected_.reset();
+    contexts_.clear();  // RFC 5267 4.3: contexts belong to the selected mailbox
     saved_search_.clear();
     search_saved_ = false;
     state_ = State::authenticated;

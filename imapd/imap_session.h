@@ -26,6 +26,7 @@
 #include "common/config.h"
 #include "common/net/connection.h"
 #include "common/server/protocol_session.h"
+#include "imapd/result_contexts.h"
 
 namespace hikyaku::imap {
 
@@ -47,6 +48,9 @@ struct SessionSettings {
     // RFC 5465 5.8: mailboxes with NOTIFY events waiting to be sent; one more and the session
     // sends "* OK [NOTIFICATIONOVERFLOW]" and behaves as after NOTIFY NONE.
     std::size_t notify_max_pending = 1000;
+    // RFC 5267 4.3: SEARCH/SORT RETURN (UPDATE) results one session keeps; one more gets
+    // [NOUPDATE] ([imapd] max_search_contexts).
+    std::size_t max_search_contexts = kMaxUpdateContexts;
     // "Now" for SEARCH OLDER/YOUNGER (RFC 5032) and the dates APPEND, COPY and MOVE record;
     // empty: the system clock. Tests set a fixed one.
     std::function<std::chrono::sys_seconds()> clock;

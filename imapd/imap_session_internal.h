@@ -3,7 +3,8 @@
 // LIST, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE, APPEND; imap_messages.cpp: FETCH, STORE,
 // SEARCH, COPY, MOVE, EXPUNGE; imap_catenate.cpp: APPEND's CATENATE; imap_sort.cpp: SORT,
 // THREAD; imap_condstore.cpp: CONDSTORE and QRESYNC; imap_quota.cpp: GETQUOTA, GETQUOTAROOT,
-// SETQUOTA; imap_notify.cpp: NOTIFY). Not for other folders: the
+// SETQUOTA; imap_notify.cpp: NOTIFY; imap_contexts.cpp: the search contexts of RFC 5267,
+// CANCELUPDATE). Not for other folders: the
 // interface is imap_session.h.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include "imapd/imap_url.h"
 #include "imapd/mailbox_name.h"
 #include "imapd/response_writer.h"
+#include "imapd/result_contexts.h"
 #include "imapd/selected_mailbox.h"
 #include "storage/change_feed.h"
 
@@ -57,7 +59,12 @@ struct Tagged {
 };
 
 class Session;
-struct MessageFacts;  // sort_thread.h
+class SearchedMessage;  // searched_message.h
+
+// SORT's facts of one message (its cached structure, else what the entry knows), numbered
+// `number` (imap_sort.cpp).
+MessageFacts sort_facts_of(SearchedMessage& message, const storage::Entry& entry, std::uint32_t number,
+                           const SortThreadLimits& limits);
 using Handler = asio::awaitable<Tagged> (Session::*)(const Command&);
 struct DispatchEntry {
     Verb verb;
@@ -109,6 +116,9 @@ public:
     asio::awaitable<Tagged> on_setquota(const Command& c);
     // ---- NOTIFY (RFC 5465; imap_notify.cpp) ----
     asio::awaitable<Tagged> on_notify(const Command& c);
+
+    // ---- CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267; imap_contexts.cpp) ----
+    asio::awaitable<Tagged> on_cancelupdate(const Command& c);
 
 private:
     // ---- the protocol-server layer's hooks -------------------------------------------
@@ -168,6 +178,19 @@ private:
     // mailbox order, numbered by UID or sequence number; and the reply for its failure.
     asio::awaitable<Result<std::vector<MessageFacts>>> collect_facts(const SearchArgs& search, bool uid);
     Tagged collect_failure(const Error& error, std::string_view what) const;
+
+    // ---- search contexts (imap_contexts.cpp, RFC 5267 4.3) ----------------------------------
+    // SEARCH / SORT RETURN (UPDATE): keeps the result (`members` by UID; SORT: in sort order,
+    // with `facts` by UID) under the command's tag, or gives [NOUPDATE "tag"] when the session
+    // keeps too many or the result is too large.
+    std::optional<ResponseCode> keep_context(const Command& c, const SearchArgs& search,
+                                             std::vector<SortCriterion> criteria, std::vector<storage::Uid> members,
+                                             std::vector<MessageFacts> facts);
+    // The REMOVEFROM responses for messages about to be announced as expunged ("" if none).
+    std::string context_removals(std::span<const storage::Uid> gone);
+    // Looks again at the messages that changed or arrived since the last look and sends the
+    // ADDTO and REMOVEFROM of every context they move in or out of.
+    asio::awaitable<void> update_contexts();
 
     // ---- CONDSTORE and QRESYNC (imap_condstore.cpp, RFC 7162) --------------------------------
     // A CONDSTORE-enabling command was seen (3.1): MODSEQ (and UID) in every later untagged
@@ -231,6 +254,7 @@ private:
     bool utf8_accept_ = false;  // ENABLE UTF8=ACCEPT (RFC 6855)
     std::optional<SelectedMailbox> selected_;
     std::vector<storage::Uid> saved_search_;  // "$" (RFC 5182 SEARCHRES)
+    ResultContexts contexts_;                 // RFC 5267 4.3: results kept up to date
     bool search_saved_ = false;
     std::unique_ptr<storage::ChangeSubscription> subscription_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks posted late

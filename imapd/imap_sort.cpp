@@ -5,7 +5,9 @@
 // RFC 5256 3 (SORT, UID SORT: "* SORT" with the numbers in order; THREAD, UID THREAD:
 // "* THREAD" with thread lists; the charset is mandatory, an unknown one gets NO
 // [BADCHARSET]), RFC 5267 3 (SORT RETURN: an ESEARCH response whose ALL keeps the sort
-// order, MIN and MAX the first and last in it), RFC 5957 (DISPLAYFROM, DISPLAYTO).
+// order, MIN and MAX the first and last in it), RFC 5267 4.3-4.4 (UPDATE: the sorted result
+// kept as a context, imap_contexts.cpp; PARTIAL: a slice of the sorted list, in its order),
+// RFC 5957 (DISPLAYFROM, DISPLAYTO).
 //
 // Everything runs on the blocking pool: it may read every message of the mailbox.
 // Must never: answer with a message the view does not show (expunged ones are left out),
@@ -17,6 +19,19 @@
 #include "storage/store.h"
 
 namespace hikyaku::imap {
+
+MessageFacts sort_facts_of(SearchedMessage& message, const storage::Entry& entry, std::uint32_t number,
+                           const SortThreadLimits& limits) {
+    const std::int64_t arrival = entry.internal_date.time_since_epoch().count();
+    if (const mime::ParsedMessage* parsed = message.parsed())
+        return message_facts(*parsed, number, arrival, entry.size, limits);
+    // Unreadable: it still sorts and threads, by what the entry knows.
+    MessageFacts bare;
+    bare.number = number;
+    bare.arrival = bare.sent = arrival;
+    bare.size = entry.size;
+    return bare;
+}
 
 asio::awaitable<Result<std::vector<MessageFacts>>> Session::collect_facts(const SearchArgs& search, bool uid) {
     auto program = SearchProgram::prepare(search);
@@ -42,17 +57,7 @@ asio::awaitable<Result<std::vector<MessageFacts>>> Session::collect_facts(const 
             if (outcome == SearchOutcome::too_costly) return make_error(Errc::limit_exceeded, "search too costly");
             if (outcome != SearchOutcome::match) continue;
             if (out.size() == limits.max_messages) return make_error(Errc::limit_exceeded, "too many messages");
-            const std::int64_t arrival = entry.internal_date.time_since_epoch().count();
-            const std::uint32_t number = uid ? entry.uid : *seq;
-            if (const mime::ParsedMessage* parsed = message.parsed()) {
-                out.push_back(message_facts(*parsed, number, arrival, entry.size, limits));
-            } else {  // unreadable: it still sorts and threads, by what the entry knows
-                MessageFacts bare;
-                bare.number = number;
-                bare.arrival = bare.sent = arrival;
-                bare.size = entry.size;
-                out.push_back(std::move(bare));
-            }
+            out.push_back(sort_facts_of(message, entry, uid ? entry.uid : *seq, limits));
         }
         return out;
     });
@@ -69,22 +74,37 @@ Tagged Session::collect_failure(const Error& error, std::string_view what) const
 
 asio::awaitable<Tagged> Session::on_sort(const Command& c) {
     const SortArgs& args = *c.get<SortArgs>();
-    auto facts = co_await collect_facts(args.search, c.uid);
+    const std::optional<SearchReturn>& want = args.search.return_options;
+    const bool update = want && want->update;
+    if (update && want->partial)
+        co_return Tagged::no("UPDATE with PARTIAL is not supported", ResponseCode::simple(ResponseCodeKind::cannot));
+    // Numbered by UID (mailbox order all the same), so a kept context can hold them.
+    auto facts = co_await collect_facts(args.search, true);
     if (!facts) co_return collect_failure(facts.error(), "sort");
-    const std::vector<std::uint32_t> numbers = sort_messages(*facts, args.criteria);
-    if (const auto& want = args.search.return_options) {
-        // RFC 5267 3.1: the result options over the sorted list.
+    const std::vector<std::uint32_t> uids = sort_messages(*facts, args.criteria);
+    std::vector<std::uint32_t> numbers = uids;
+    if (!c.uid)
+        for (std::uint32_t& n : numbers) n = selected_->sequence_of(n).value_or(0);
+    std::optional<ResponseCode> noupdate;
+    if (want) {
+        // RFC 5267 3.1: the result options over the sorted list; 4.4: PARTIAL, in sort order.
         EsearchResult result;
         if (want->min && !numbers.empty()) result.min = numbers.front();
         if (want->max && !numbers.empty()) result.max = numbers.back();
         if (want->count) result.count = numbers.size();
         if (want->all && !numbers.empty()) result.all = format_number_set(numbers);
+        if (want->partial) {
+            result.partial_range = format_partial_range(*want->partial);
+            result.partial_set = format_number_set(partial_slice(numbers, *want->partial));
+        }
         send(esearch_response(c.tag, c.uid, result));
+        if (update) noupdate = keep_context(c, args.search, args.criteria, uids, std::move(*facts));
     } else {
         std::string out = "* SORT";
         for (std::uint32_t n : numbers) out += " " + std::to_string(n);
         send(out + "\r\n");
     }
+    if (noupdate) co_return Tagged::ok("Sort completed; its result is not kept up to date", noupdate);
     co_return Tagged::ok("Sort completed");
 }
 

@@ -15,7 +15,7 @@ struct CodeName {
     std::string_view name;
 };
 
-constexpr std::array<CodeName, 44> kCodes{{
+constexpr std::array<CodeName, 45> kCodes{{
     {ResponseCodeKind::alert, "ALERT"},
     {ResponseCodeKind::alreadyexists, "ALREADYEXISTS"},
     {ResponseCodeKind::appenduid, "APPENDUID"},
@@ -60,6 +60,7 @@ constexpr std::array<CodeName, 44> kCodes{{
     {ResponseCodeKind::badevent, "BADEVENT"},
     {ResponseCodeKind::notificationoverflow, "NOTIFICATIONOVERFLOW"},
     {ResponseCodeKind::badurl, "BADURL"},
+    {ResponseCodeKind::noupdate, "NOUPDATE"},
 }};
 
 std::string_view code_name(ResponseCodeKind kind) {
@@ -283,6 +284,12 @@ ResponseCode ResponseCode::badevent(std::vector<std::string> events) {
     return c;
 }
 
+ResponseCode ResponseCode::noupdate(std::string_view tag) {
+    ResponseCode c = simple(ResponseCodeKind::noupdate);
+    append_string(c.set, tag);
+    return c;
+}
+
 std::string format_response_code(const ResponseCode& code) {
     std::string out = "[";
     out += code_name(code.kind);
@@ -308,6 +315,7 @@ std::string format_response_code(const ResponseCode& code) {
         case ResponseCodeKind::modified:
         case ResponseCodeKind::permanentflags:
         case ResponseCodeKind::badurl:
+        case ResponseCodeKind::noupdate:
             out += ' ';
             out += code.set;
             break;
@@ -471,9 +479,23 @@ std::string esearch_response(std::string_view tag, bool uid, const EsearchResult
         out += " ALL ";
         out += *result.all;
     }
+    if (result.partial_range) {
+        out += " PARTIAL (";
+        out += *result.partial_range;
+        out += ' ';
+        out += result.partial_set.empty() ? "NIL" : result.partial_set;
+        out += ')';
+    }
     if (result.highest_modseq) {
         out += " MODSEQ ";
         append_number(out, *result.highest_modseq);
+    }
+    for (const ContextChange& change : result.changes) {
+        out += change.add ? " ADDTO (" : " REMOVEFROM (";
+        append_number(out, change.position);
+        out += ' ';
+        out += change.set;
+        out += ')';
     }
     out += "\r\n";
     return out;

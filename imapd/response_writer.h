@@ -10,7 +10,7 @@
 // RFC 4731 / RFC 9051 7.3.4 (ESEARCH); RFC 5530 (ALREADYEXISTS, NONEXISTENT, CANNOT, LIMIT,
 // INUSE, SERVERBUG, UNAVAILABLE, AUTHENTICATIONFAILED, PRIVACYREQUIRED, EXPUNGEISSUED, ...);
 // RFC 7162 (HIGHESTMODSEQ, NOMODSEQ, MODIFIED, CLOSED); RFC 7888 / RFC 9051 (TOOBIG);
-// RFC 9208 (OVERQUOTA).
+// RFC 9208 (OVERQUOTA); RFC 5267 4.3-4.4 (ESEARCH ADDTO, REMOVEFROM, PARTIAL; NOUPDATE).
 //
 // Must never: write a quoted string containing CR, LF, NUL or an 8-bit octet (such strings
 // become literals), put CR, LF or NUL into the human-readable text of a response (they are
@@ -102,6 +102,7 @@ enum class ResponseCodeKind : std::uint8_t {
     badevent,              // RFC 5465 3.1: the supported events in `atoms`
     notificationoverflow,  // RFC 5465 5.8
     badurl,                // RFC 4469 5: the URL (url-resp-text, imap_url.h badurl_text) in `set`
+    noupdate,              // RFC 5267 4.3: the search's tag, quoted, in `set`
 };
 
 struct ResponseCode {
@@ -125,6 +126,7 @@ struct ResponseCode {
     static ResponseCode mailboxid(std::string object_id);           // [MAILBOXID (id)]
     static ResponseCode badevent(std::vector<std::string> events);  // [BADEVENT (MessageNew ...)]
     static ResponseCode badurl(std::string url_text);               // [BADURL url], already url-resp-text
+    static ResponseCode noupdate(std::string_view tag);             // [NOUPDATE "tag"]
 };
 
 // "[CODE args]" without surrounding spaces.
@@ -159,14 +161,28 @@ std::string list_response(bool lsub, std::span<const std::string> attributes, ch
 std::string status_data_response(std::string_view wire_name,
                                  std::span<const std::pair<StatusItem, std::uint64_t>> items);
 
+// One ADDTO or REMOVEFROM of an ESEARCH update (RFC 5267 4.3): the context position (0 for
+// a SEARCH context) and the messages, a sequence set text in the context's order.
+struct ContextChange {
+    bool add = true;  // ADDTO, else REMOVEFROM
+    std::uint32_t position = 0;
+    std::string set;
+    bool operator==(const ContextChange&) const = default;
+};
+
 // ESEARCH result (RFC 9051 7.3.4): which parts are present follows what was asked.
 struct EsearchResult {
     std::optional<std::uint32_t> min, max;
     std::optional<std::uint64_t> count;
-    std::optional<std::string> all;               // a sequence set text (format_number_set)
+    std::optional<std::string> all;  // a sequence set text (format_number_set)
+    // RFC 5267 4.4 / RFC 9394: "PARTIAL (range set)"; an empty set is written NIL.
+    std::optional<std::string> partial_range;
+    std::string partial_set;
     std::optional<std::uint64_t> highest_modseq;  // RFC 7162 3.1.5: MODSEQ in the result
+    std::vector<ContextChange> changes;           // RFC 5267 4.3: in the order given
 };
-// "* ESEARCH (TAG "A1") UID MIN 1 MAX 9 COUNT 3 ALL 1,5,9\r\n".
+// "* ESEARCH (TAG "A1") UID MIN 1 MAX 9 COUNT 3 ALL 1,5,9\r\n"; an update is
+// "* ESEARCH (TAG "A1") ADDTO (0 3:4) REMOVEFROM (0 1)\r\n".
 std::string esearch_response(std::string_view tag, bool uid, const EsearchResult& result);
 // "* SEARCH 1 5 9[ (MODSEQ n)]\r\n" (RFC 3501 7.2.5, RFC 7162 3.1.5).
 std::string search_response(std::span<const std::uint32_t> numbers, std::optional<std::uint64_t> highest_modseq = {});

@@ -103,6 +103,7 @@ void SelectedMailbox::learn(const storage::Changes& changes) {
     for (const auto& e : changes.changed) {
         if (e.uid > highest_uid()) {
             messages_.push_back({e.uid, e.flags, keyword_set(e.keywords), false});
+            touched_.push_back(e.uid);
             continue;
         }
         auto seq = sequence_of(e.uid);
@@ -114,6 +115,7 @@ void SelectedMailbox::learn(const storage::Changes& changes) {
             m.flags = e.flags;
             m.keywords = keywords;
             flag_updates_.emplace_back(e.uid, e.modseq);
+            touched_.push_back(e.uid);
         }
     }
     known_modseq_ = std::max(known_modseq_, changes.highestmodseq);
@@ -123,8 +125,26 @@ void SelectedMailbox::set_flags(storage::Uid uid, storage::Flags flags, std::spa
     auto seq = sequence_of(uid);
     if (!seq) return;
     Message& m = messages_[*seq - 1];
+    const std::uint32_t keyword_index = keyword_set(keywords);
+    if (m.flags != flags || m.keywords != keyword_index) touched_.push_back(uid);
     m.flags = flags;
-    m.keywords = keyword_set(keywords);
+    m.keywords = keyword_index;
+}
+
+std::vector<storage::Uid> SelectedMailbox::ghost_uids() const {
+    std::vector<storage::Uid> out;
+    if (pending_expunges_ == 0) return out;
+    for (const auto& m : messages_)
+        if (m.expunged) out.push_back(m.uid);
+    return out;
+}
+
+std::vector<storage::Uid> SelectedMailbox::take_touched() {
+    std::vector<storage::Uid> out = std::move(touched_);
+    touched_.clear();
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
 }
 
 std::vector<std::uint32_t> SelectedMailbox::remove(std::span<const storage::Uid> uids) { return remove(uids, nullptr); }

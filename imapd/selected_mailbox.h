@@ -94,6 +94,13 @@ public:
     // "* VANISHED uid-set" of the announced messages (RFC 7162 3.2.10); "" if none was known.
     std::string remove_and_announce(std::span<const storage::Uid> uids, bool vanished);
     bool has_pending_expunges() const { return pending_expunges_ > 0; }
+    // The messages expunged by others and not yet announced (what take_updates() would
+    // announce with expunges allowed), ascending.
+    std::vector<storage::Uid> ghost_uids() const;
+    // The messages whose flags or keywords changed (this session's changes too) or that
+    // arrived since the last call, ascending, each once: what a kept search result must look
+    // at again (RFC 5267 4.3). Empties the list.
+    std::vector<storage::Uid> take_touched();
 
 private:
     // remove(), also giving the UIDs of the announced messages (in `announced_uids`).
@@ -112,6 +119,7 @@ private:
     std::uint32_t announced_recent_ = 0;      // what the last RECENT said
     std::size_t announced_keyword_sets_ = 1;  // keyword sets whose keywords FLAGS listed
     storage::Uid unclaimed_from_ = 0;         // UIDs above this arrived unmarked
+    std::vector<storage::Uid> touched_;       // see take_touched()
 };
 
 }  // namespace hikyaku::imap

@@ -26,6 +26,7 @@ TEST_CASE("defaults when the file is empty") {
     CHECK(c->smtpd.command_timeout == std::chrono::seconds(300));
     CHECK(c->pop3d.autologout == std::chrono::seconds(600));
     CHECK(c->imapd.autologout == std::chrono::seconds(1800));
+    CHECK(c->imapd.max_search_contexts == 8);
     CHECK(c->smtpd.listen.empty());
     CHECK(c->log.level == "info");
     CHECK(!c->smtpd.hostname.empty());
@@ -106,6 +107,12 @@ TEST_CASE("errors name the file, the line and the key") {
     // A TOML syntax error is reported with its line too.
     CHECK(error_of("[server]\nworkers = = 2\n").find("bad.toml:2:") == 0);
     CHECK(error_of("[smtpd]\nmax_line_length = 511\n").find("out of range") != std::string::npos);
+    // [imapd] max_search_contexts: 0 (no result kept) to 1000.
+    CHECK(parse_config("[imapd]\nmax_search_contexts = 0\n", "ok.toml")->imapd.max_search_contexts == 0);
+    CHECK(parse_config("[imapd]\nmax_search_contexts = 1000\n", "ok.toml")->imapd.max_search_contexts == 1000);
+    CHECK(error_of("[imapd]\nmax_search_contexts = 1001\n") ==
+          "bad.toml:2: key 'imapd.max_search_contexts': out of range [0, 1000]");
+    CHECK(error_of("[imapd]\nmax_search_contexts = -1\n").find("out of range") != std::string::npos);
 }
 
 TEST_CASE("load_config reads a file and reports a missing one") {
@@ -233,4 +240,5 @@ TEST_CASE("the shipped example conf/hikyaku.toml loads, and its values are the d
     CHECK(shipped->server.message_memory == defaults->server.message_memory);
     CHECK(shipped->storage.max_message_size == defaults->storage.max_message_size);
     CHECK(shipped->imapd.autologout == defaults->imapd.autologout);
+    CHECK(shipped->imapd.max_search_contexts == defaults->imapd.max_search_contexts);
 }

@@ -597,13 +597,75 @@ TEST_CASE("SEARCH: every key") {
     CHECK(std::string(search_key_name(SearchKeyKind::sent_before)) == "SENTBEFORE");
 }
 
+TEST_CASE("SEARCH RETURN (UPDATE PARTIAL): RFC 5267 4.3-4.4, RFC 9394 3.1") {
+    auto s = args<SearchArgs>("a SEARCH RETURN (UPDATE) BODY body SEEN");
+    REQUIRE(s.return_options);
+    CHECK(s.return_options->update);
+    CHECK_FALSE(s.return_options->all);  // only RETURN () means ALL
+    s = args<SearchArgs>("a UID SEARCH return (update all count) OR SEEN SUBJECT s22");
+    CHECK(*s.return_options == SearchReturn{false, false, true, true, false, true, std::nullopt});
+    // Ranges are normalised: low:high, and -near:-far counting from the end.
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL 1:1) ALL").return_options->partial == PartialRange{1, 1});
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL 4:2) ALL").return_options->partial == PartialRange{2, 4});
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL -1:-100) ALL").return_options->partial == PartialRange{-1, -100});
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL -100:-1) ALL").return_options->partial == PartialRange{-1, -100});
+    s = args<SearchArgs>("a SEARCH RETURN (MIN PARTIAL 2:3 UPDATE) UNSEEN");
+    CHECK(s.return_options->min);
+    CHECK(s.return_options->update);
+    CHECK(*s.return_options->partial == PartialRange{2, 3});
+    // The bound of a position is nz-number (RFC 9051 9): 1 to 4294967295, either sign.
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL 4294967295:1) ALL").return_options->partial ==
+          PartialRange{1, 4294967295});
+    CHECK(*args<SearchArgs>("a SEARCH RETURN (PARTIAL -4294967295:-4294967295) ALL").return_options->partial ==
+          PartialRange{-4294967295, -4294967295});
+    for (std::string line :
+         {"a SEARCH RETURN (PARTIAL 1) ALL", "a SEARCH RETURN (PARTIAL 1:*) ALL", "a SEARCH RETURN (PARTIAL *:1) ALL",
+          "a SEARCH RETURN (PARTIAL 0:1) ALL", "a SEARCH RETURN (PARTIAL 1:0) ALL",
+          "a SEARCH RETURN (PARTIAL 4294967296:1) ALL", "a SEARCH RETURN (PARTIAL 1:-1) ALL",
+          "a SEARCH RETURN (PARTIAL -1:1) ALL", "a SEARCH RETURN (PARTIAL --1:-2) ALL",
+          "a SEARCH RETURN (PARTIAL -0:-1) ALL", "a SEARCH RETURN (PARTIAL) ALL",
+          "a SEARCH RETURN (PARTIAL 1:2 PARTIAL 1:2) ALL", "a SEARCH RETURN (PARTIAL 1:2",
+          "a SEARCH RETURN (PARTIAL  1:2) ALL", "a SEARCH RETURN (UPDATE", "a SEARCH RETURN (UPDATES) ALL"}) {
+        CAPTURE(line);
+        auto e = err(line);
+        CHECK(e.kind == CommandErrorKind::syntax);
+        CHECK(e.text.starts_with("SEARCH: "));
+    }
+    CHECK(err("a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL").text == "SEARCH: PARTIAL given twice");
+    CHECK(err("a SEARCH RETURN (PARTIAL 1:-2) ALL").text ==
+          "SEARCH: PARTIAL range mixes positive and negative positions");
+}
+
+TEST_CASE("CANCELUPDATE: 1*(SP quoted), at most max_cancelupdate_tags") {
+    Command c = ok("a CANCELUPDATE \"b01\"");
+    CHECK(c.verb == Verb::cancelupdate);
+    CHECK(c.get<CancelUpdateArgs>()->tags == std::vector<std::string>{"b01"});
+    c = ok("a cancelupdate \"x\" \"y z\" \"\"");
+    CHECK(c.get<CancelUpdateArgs>()->tags == std::vector<std::string>{"x", "y z", ""});
+    for (std::string line : {"a CANCELUPDATE", "a CANCELUPDATE ", "a CANCELUPDATE b01", "a CANCELUPDATE \"b01\" ",
+                             "a CANCELUPDATE \"b01\"x", "a CANCELUPDATE (\"b01\")", "a UID CANCELUPDATE \"b01\""}) {
+        CAPTURE(line);
+        CHECK_FALSE(std::holds_alternative<Command>(parse_wire(line + "\r\n")));
+    }
+    CHECK(err("a UID CANCELUPDATE \"b01\"").kind == CommandErrorKind::unknown_command);
+    // The bound: at the limit, and one past it.
+    GrammarLimits limits;
+    limits.max_cancelupdate_tags = 3;
+    CHECK(ok("a CANCELUPDATE \"1\" \"2\" \"3\"", limits).get<CancelUpdateArgs>()->tags.size() == 3);
+    CHECK(err("a CANCELUPDATE \"1\" \"2\" \"3\" \"4\"", limits).kind == CommandErrorKind::limit_exceeded);
+    std::string many = "a CANCELUPDATE";
+    for (std::size_t i = 0; i < kMaxCancelUpdateTags; ++i) many += " \"t" + std::to_string(i) + "\"";
+    CHECK(ok(many).get<CancelUpdateArgs>()->tags.size() == kMaxCancelUpdateTags);
+    CHECK(err(many + " \"one-more\"").kind == CommandErrorKind::limit_exceeded);
+}
+
 TEST_CASE("SEARCH: CHARSET, RETURN, $, MODSEQ entries, literals") {
     auto s = args<SearchArgs>("a SEARCH CHARSET UTF-8 SUBJECT {4}\r\n\xc3\xa4\xc3\xb6");
     CHECK(*s.charset == "UTF-8");
     CHECK(s.program.children.front().text == "\xc3\xa4\xc3\xb6");
     CHECK(*args<SearchArgs>("a SEARCH CHARSET \"iso-8859-1\" ALL").charset == "iso-8859-1");
     s = args<SearchArgs>("a SEARCH RETURN (MIN MAX COUNT ALL SAVE) CHARSET US-ASCII $");
-    CHECK(*s.return_options == SearchReturn{true, true, true, true, true});
+    CHECK(*s.return_options == SearchReturn{true, true, true, true, true, false, std::nullopt});
     CHECK(s.program.children.front().set.is_saved_result());
     CHECK(args<SearchArgs>("a SEARCH RETURN () ALL").return_options->all);
     CHECK(args<SearchArgs>("a UID SEARCH RETURN (COUNT) UID $").return_options->count);

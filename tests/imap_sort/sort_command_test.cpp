@@ -66,11 +66,31 @@ TEST_CASE("SORT: criteria, REVERSE, charset, keys") {
 TEST_CASE("SORT RETURN: ESORT options, () is ALL") {
     const SortArgs s = *ok("a SORT RETURN (MIN MAX COUNT ALL) (DATE) US-ASCII ALL").get<SortArgs>();
     REQUIRE(s.search.return_options);
-    CHECK(*s.search.return_options == SearchReturn{true, true, true, true, false});
+    CHECK(*s.search.return_options == SearchReturn{true, true, true, true, false, false, std::nullopt});
     const SortArgs e = *ok("a SORT RETURN () (DATE) US-ASCII ALL").get<SortArgs>();
-    CHECK(*e.search.return_options == SearchReturn{false, false, true, false, false});
+    CHECK(*e.search.return_options == SearchReturn{false, false, true, false, false, false, std::nullopt});
     CHECK(err("a SORT RETURN (SAVE) (DATE) US-ASCII ALL").text.find("unknown SORT return option") != std::string::npos);
-    CHECK(err("a SORT RETURN (PARTIAL 1:2) (DATE) US-ASCII ALL").kind == CommandErrorKind::syntax);
+    CHECK(err("a SORT RETURN (FOO) (DATE) US-ASCII ALL").kind == CommandErrorKind::syntax);
+}
+
+TEST_CASE("SORT RETURN: UPDATE and PARTIAL of CONTEXT=SORT (RFC 5267 4.3-4.4)") {
+    const SortArgs u = *ok("a UID SORT RETURN (UPDATE ALL) (REVERSE ARRIVAL) US-ASCII UNSEEN").get<SortArgs>();
+    CHECK(u.search.return_options->update);
+    CHECK(u.search.return_options->all);
+    CHECK_FALSE(u.search.return_options->partial);
+    // UPDATE alone is not RETURN (): no ALL is implied.
+    CHECK_FALSE(ok("a SORT RETURN (UPDATE) (DATE) US-ASCII ALL").get<SortArgs>()->search.return_options->all);
+    const SortArgs p = *ok("a SORT RETURN (PARTIAL 4:2) (ARRIVAL) US-ASCII ALL").get<SortArgs>();
+    CHECK(*p.search.return_options->partial == PartialRange{2, 4});
+    CHECK(*ok("a SORT RETURN (PARTIAL -1:-5) (DATE) UTF-8 ALL").get<SortArgs>()->search.return_options->partial ==
+          PartialRange{-1, -5});
+    for (std::string line :
+         {"a SORT RETURN (PARTIAL 1) (ARRIVAL) US-ASCII ALL", "a SORT RETURN (PARTIAL 1:*) (ARRIVAL) US-ASCII ALL",
+          "a SORT RETURN (PARTIAL *:1) (ARRIVAL) US-ASCII ALL",
+          "a SORT RETURN (PARTIAL 1:2 PARTIAL 3:4) (ARRIVAL) US-ASCII ALL"}) {
+        CAPTURE(line);
+        CHECK(err(line).kind == CommandErrorKind::syntax);
+    }
 }
 
 TEST_CASE("SORT: errors name what is wrong") {
