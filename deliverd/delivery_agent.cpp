@@ -10,6 +10,7 @@
 #include <fstream>
 #include <spdlog/spdlog.h>
 
+#include "deliverd/dane.h"
 #include "deliverd/dsn.h"
 #include "storage/message.h"
 
@@ -78,11 +79,12 @@ DeliveryAgent::DeliveryAgent(asio::any_io_executor executor, server::AsyncStore&
       wake_timer_(executor),
       random_(std::random_device{}()) {}
 
-std::shared_ptr<asio::ssl::context> DeliveryAgent::tls_context(bool verify) {
-    auto& slot = verify ? verified_tls_ : opportunistic_tls_;
+std::shared_ptr<asio::ssl::context> DeliveryAgent::tls_context(TlsCheck check) {
+    auto& slot = check == TlsCheck::dane ? dane_tls_ : check == TlsCheck::ca_store ? verified_tls_ : opportunistic_tls_;
     if (!slot) {
         net::ClientTlsOptions options;
-        options.insecure = !verify;
+        options.insecure = check == TlsCheck::none;
+        options.dane = check == TlsCheck::dane;
         net::NetStatus loaded = net::load_client_tls_context(options, slot);
         if (!loaded) spdlog::error("TLS: {}", loaded.message);
     }
@@ -244,7 +246,10 @@ asio::awaitable<bool> DeliveryAgent::connect(const std::string& name, Destinatio
         spdlog::debug("destination {}: connecting to {}[{}]:{}", name, plan.host, plan.address, plan.port);
         if (co_await connection.open(plan)) {
             d.backoff.succeeded();
-            spdlog::debug("connected to {}{}", connection.peer(), connection.tls() ? " with TLS" : "");
+            if (!plan.peer_check.empty())
+                spdlog::info("destination {}: Verified TLS connection established to {}: {}", name, connection.peer(),
+                             connection.tls_summary());
+            else spdlog::debug("connected to {}{}", connection.peer(), connection.tls() ? " with TLS" : "");
             co_return true;
         }
         last = connection.failure();
@@ -297,7 +302,7 @@ asio::awaitable<std::vector<ConnectionPlan>> DeliveryAgent::plan_relay(std::stri
         plan.session.starttls =
             relay.tls == RelayTls::starttls ? client::StartTlsPolicy::required : client::StartTlsPolicy::never;
         // A smarthost that gets our password must prove who it is.
-        if (relay.tls != RelayTls::none) plan.tls = tls_context(true);
+        if (relay.tls != RelayTls::none) plan.tls = tls_context(TlsCheck::ca_store);
         plans.push_back(std::move(plan));
     }
     co_return plans;
@@ -333,24 +338,31 @@ asio::awaitable<std::vector<ConnectionPlan>> DeliveryAgent::plan_mx(const std::s
             continue;
         }
         client::StartTlsPolicy starttls = client::StartTlsPolicy::if_offered;
-        bool verify = false;
-        if (settings_.tls != DeliveryTls::may) {
+        TlsCheck check = TlsCheck::none;
+        net::TlsPeerCheck peer_check;
+        if (settings_.tls == DeliveryTls::encrypt) {
             starttls = client::StartTlsPolicy::required;
-            verify = true;
+            check = TlsCheck::ca_store;
         }
         if (settings_.tls == DeliveryTls::dane) {
             // RFC 7672 2.2: TLSA records of _25._tcp.<host>, and only if DNSSEC vouches for them.
             DnsAnswer tlsa = co_await resolver_.query("_25._tcp." + host, kDnsTypeTlsa);
-            if (!resolver_.validating() || !tlsa.secure || tlsa.status != DnsAnswer::Status::data) {
-                why = "dane: no DNSSEC-validated TLSA records for " + host + " (not sent: tls = \"dane\" fails closed)";
+            DaneDecision dane = decide_dane(tlsa, resolver_.validating(), host);
+            if (dane.kind == DaneDecision::Kind::defer) {
+                why = dane.why;
                 any_temporary = true;
                 continue;
             }
-            why = "dane: TLSA records for " + host +
-                  " are validated, but this build checks certificates only "
-                  "against the system CA store (not sent: fails closed)";
-            any_temporary = true;
-            continue;
+            starttls = client::StartTlsPolicy::required;
+            if (dane.kind == DaneDecision::Kind::encrypt) {
+                spdlog::info("destination {}: {}", domain, dane.why);
+            } else {
+                check = TlsCheck::dane;
+                for (auto& r : dane.records)
+                    peer_check.tlsa.push_back({r.usage, r.selector, r.matching_type, std::move(r.data)});
+                spdlog::debug("destination {}: {} usable TLSA record(s) for {} ({} unusable)", domain,
+                              peer_check.tlsa.size(), host, dane.unusable);
+            }
         }
         for (auto& address : found.addresses) {
             ConnectionPlan plan;
@@ -359,7 +371,8 @@ asio::awaitable<std::vector<ConnectionPlan>> DeliveryAgent::plan_mx(const std::s
             plan.port = 25;
             plan.session.helo = settings_.hostname;
             plan.session.starttls = starttls;
-            plan.tls = tls_context(verify);
+            plan.tls = tls_context(check);
+            plan.peer_check = peer_check;
             plans.push_back(std::move(plan));
         }
     }
@@ -416,6 +429,7 @@ asio::awaitable<void> DeliveryAgent::deliver_job(OutboundConnection& connection,
             verdicts[i].reply = connection.failure();
         }
         verdicts[i].remote_mta = connection.peer();
+        verdicts[i].tls = connection.tls_summary();
         // A 2xx counts only for a message that went out whole.
         if (verdicts[i].code >= 200 && verdicts[i].code < 300 && !result.message_sent) verdicts[i].code = 0;
     }
@@ -451,8 +465,9 @@ asio::awaitable<void> DeliveryAgent::settle(const Job& job, std::vector<Verdict>
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - r.created).count();
         const std::string reply = v.reply.empty() ? "no reply" : printable(v.reply);
         if (v.code >= 200 && v.code < 300) {
-            spdlog::info("queue={} to=<{}> relay={} delay={}s attempts={} status=sent ({})", r.id,
-                         printable(r.recipient), v.remote_mta, age, r.attempts + 1, reply);
+            spdlog::info("queue={} to=<{}> relay={} delay={}s attempts={} status=sent ({}){}", r.id,
+                         printable(r.recipient), v.remote_mta, age, r.attempts + 1, reply,
+                         v.tls.empty() ? std::string() : " tls=(" + v.tls + ")");
         } else if (v.code >= 500 || expired(settings_.retry, r.created, now)) {
             spdlog::info("queue={} to=<{}> relay={} delay={}s attempts={} status=bounced ({})", r.id,
                          printable(r.recipient), v.remote_mta.empty() ? "none" : v.remote_mta, age, r.attempts + 1,

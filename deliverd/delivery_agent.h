@@ -19,7 +19,8 @@
 //  4. Sending (outbound_connection.h over common/client/smtp_client_session.h): EHLO with
 //     [smtpd] hostname, STARTTLS as [delivery] tls says ("may": when offered, not verified,
 //     and in plaintext again if the handshake fails, as Postfix does; "encrypt": required
-//     and verified against the system CA store and the MX host name; "dane": see below),
+//     and verified against the system CA store and the MX host name; "dane": TLSA records
+//     validated by DNSSEC decide, see below),
 //     PIPELINING, SIZE, 8BITMIME/SMTPUTF8 (refused with a bounce when the receiver lacks
 //     them: no downgrade), CHUNKING. A connection carries one message after another while
 //     its destination has work (connection reuse). The message goes out as stored, less
@@ -38,12 +39,26 @@
 //     connection died after the end of the message and before the reply (RFC 1047). One
 //     agent per store (a lock file beside it).
 //
-// DANE ([delivery] tls = "dane"): needs DNSSEC (a trust anchor at /usr/share/dns/root.key,
-// package dns-root-data, and a validating path to the zone). The agent looks up the MX
-// host's TLSA records (RFC 7672 2.2) and fails closed: without a validated ("secure") TLSA
-// answer it does not send (the recipient is deferred, then bounced at max_age). Matching the
-// certificate against validated TLSA records (OpenSSL's SSL_dane_*) is not built yet, so for
-// now "dane" also defers a host that has them: it never sends without the check it promises.
+// DANE ([delivery] tls = "dane", RFC 7672): needs DNSSEC (a trust anchor at
+// /usr/share/dns/root.key, package dns-root-data, and a validating path to the zone). For
+// each MX host the agent looks up the TLSA records of _25._tcp.<host> and decides
+// (deliverd/dane.h, RFC 7672 2.2):
+//   - validated records, at least one usable (DANE-TA(2) or DANE-EE(3), RFC 7672 3.1):
+//     STARTTLS is mandatory and OpenSSL's DANE check (SSL_dane_enable with the MX host as
+//     base domain, SSL_dane_tlsa_add per usable record) must match the server's chain: a
+//     DANE-EE(3) match ignores names and dates (3.1.1), a DANE-TA(2) match needs the MX
+//     host name in the certificate (3.2.2). A certificate that matches no record ends the
+//     connection before MAIL: the host is skipped, and when no host is left the recipients
+//     are deferred with the reason (never sent in clear, never sent unverified). The
+//     delivery line names the record that matched ("DANE TLSA 3 1 1 matched at depth 0");
+//   - validated records, all unusable (PKIX usages, unknown parameters, malformed): the
+//     server promised TLS, so STARTTLS is mandatory but not authenticated (RFC 7672 2.2);
+//   - no validated records (no trust anchor, an insecure answer, a validated denial, a
+//     failed lookup): the host is not used; with no host left the recipients are deferred,
+//     then bounced at max_age. RFC 7672 2.2 would send such hosts opportunistic TLS; "dane"
+//     is the suite's mandatory-DANE level (Postfix's "dane-only"), "may" the opportunistic one.
+// The DNSSEC status of the MX and address answers is not checked yet (RFC 7672 2.2.1, 2.2.2):
+// the TLSA answer alone decides.
 //
 // Must never: take a recipient out of the queue before its outcome is durable; send to a
 // destination over its concurrency; block the event loop on the store or on DNS; send a
@@ -126,6 +141,7 @@ private:
         int code = 0;       // the deciding reply code; 0 = no reply (local trouble)
         std::string reply;  // one line
         std::string remote_mta;
+        std::string tls;    // how the connection was secured ("TLSv1.3, DANE TLSA 3 1 1 ...")
         bool tried = true;  // false: not tried (destination resting)
     };
 
@@ -140,7 +156,8 @@ private:
     // Every job of `d` gets the same verdict.
     asio::awaitable<void> settle_all(Destination& d, Verdict verdict);
     asio::awaitable<void> settle(const Job& job, std::vector<Verdict> verdicts);
-    std::shared_ptr<asio::ssl::context> tls_context(bool verify);
+    enum class TlsCheck { none, ca_store, dane };
+    std::shared_ptr<asio::ssl::context> tls_context(TlsCheck check);
 
     asio::any_io_executor executor_;
     server::AsyncStore& store_;
@@ -156,6 +173,7 @@ private:
     std::mt19937 random_;
     std::shared_ptr<asio::ssl::context> opportunistic_tls_;  // verifies nothing ("may")
     std::shared_ptr<asio::ssl::context> verified_tls_;       // the system CA store
+    std::shared_ptr<asio::ssl::context> dane_tls_;           // no CA store: TLSA records only
 };
 
 }  // namespace hikyaku::deliverd

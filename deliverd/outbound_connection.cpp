@@ -13,6 +13,8 @@ OutboundConnection::OutboundConnection(asio::any_io_executor executor, Connectio
 asio::awaitable<bool> OutboundConnection::open(const ConnectionPlan& plan) {
     host_ = plan.host;
     tls_context_ = plan.tls;
+    peer_check_ = plan.peer_check;
+    tls_summary_.clear();
     peer_ = plan.host + "[" + plan.address + "]:" + std::to_string(plan.port);
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(plan.address, ec);
@@ -32,11 +34,13 @@ asio::awaitable<bool> OutboundConnection::open(const ConnectionPlan& plan) {
             failure_ = "implicit TLS without a TLS context";
             co_return false;
         }
-        net::NetStatus tls = co_await connection_->start_tls(plan.tls, plan.host, deadline(timeouts_.command));
+        net::NetStatus tls =
+            co_await connection_->start_tls(plan.tls, plan.host, deadline(timeouts_.command), peer_check_);
         if (!tls) {
             failure_ = tls.message;
             co_return false;
         }
+        tls_summary_ = connection_->tls_summary();
         options.tls_active = true;
         options.starttls = client::StartTlsPolicy::never;
     }
@@ -93,7 +97,8 @@ asio::awaitable<void> OutboundConnection::drive(std::string_view message) {
             }
             case SmtpClientStep::start_tls: {
                 net::NetStatus status =
-                    co_await connection_->start_tls(tls_context_, host_, deadline(timeouts_.command));
+                    co_await connection_->start_tls(tls_context_, host_, deadline(timeouts_.command), peer_check_);
+                if (status) tls_summary_ = connection_->tls_summary();
                 session_->tls_started(status.ok(), status.message);
                 break;
             }

@@ -9,8 +9,10 @@
 // command_timeout, the reply to the end of a message within data_timeout, the connection
 // within connect_timeout. A timeout or a broken connection ends the session; the
 // recipients of a transaction in progress are then temporary failures (421).
+// With a DANE peer check in the plan, the STARTTLS handshake (or implicit TLS) fails unless
+// the certificate matches one of its TLSA records, and the session then ends before MAIL.
 // Must never: send a message to a server that has not accepted a recipient; keep going
-// after the session failed; trace a password.
+// after the session failed; trace a password; send over a connection whose DANE check failed.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -40,6 +42,9 @@ struct ConnectionPlan {
     bool implicit_tls = false;
     client::SmtpClientOptions session;
     std::shared_ptr<asio::ssl::context> tls;  // for STARTTLS or implicit TLS; null: none
+    // DANE (tls = "dane" with usable TLSA records): the certificate must match one of these,
+    // `host` being the TLSA base domain; `tls` is then a context made for DANE.
+    net::TlsPeerCheck peer_check;
 };
 
 class OutboundConnection {
@@ -58,6 +63,8 @@ public:
     bool usable() const { return session_ && session_->step() == client::SmtpClientStep::ready; }
     bool tls() const { return session_ && session_->tls(); }
     const std::string& failure() const { return failure_; }
+    // With TLS: the version and how the certificate was verified (client.h tls_summary()).
+    const std::string& tls_summary() const { return tls_summary_; }
     const std::string& peer() const { return peer_; }  // "host[address]:port" for logs
 
 private:
@@ -70,7 +77,9 @@ private:
     std::shared_ptr<net::ClientConnection> connection_;
     std::optional<client::SmtpClientSession> session_;
     std::shared_ptr<asio::ssl::context> tls_context_;
+    net::TlsPeerCheck peer_check_;
     std::string host_;
+    std::string tls_summary_;
     std::string peer_;
     std::string failure_;
 };

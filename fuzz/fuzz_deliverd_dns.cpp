@@ -1,15 +1,17 @@
-// fuzz_deliverd_dns: deliverd's parsers of DNS record data (deliverd/dns_records.h): MX,
-// A/AAAA and names, as a DNS server (any server on the path, for an unsigned zone) can send
-// them; and the MX decision over a set of such records.
+// fuzz_deliverd_dns: deliverd's parsers of DNS record data (deliverd/dns_records.h,
+// deliverd/dane.h): MX, A/AAAA, names and TLSA, as a DNS server (any server on the path, for
+// an unsigned zone) can send them; and the MX and DANE decisions over a set of such records.
 //
-// Must never: crash, read out of bounds, or return a name with octets a host name cannot
-// have or longer than 253 characters.
+// Must never: crash, read out of bounds, return a name with octets a host name cannot have or
+// longer than 253 characters, return a TLSA digest of the wrong length or full data past its
+// bound, or let a DANE decision authenticate with an unusable record.
 #include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <string>
 #include <string_view>
 
+#include "deliverd/dane.h"
 #include "deliverd/dns_records.h"
 #include "deliverd/routing.h"
 
@@ -38,5 +40,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::mt19937 random(1);
     MxDecision d = decide_mx(answer, "fuzz.example", random);
     if (d.kind == MxDecision::Kind::hosts && d.hosts.empty()) std::abort();
+
+    const TlsaLimits limits;
+    if (auto tlsa = parse_tlsa_rdata(input)) {
+        const std::size_t n = tlsa->data.size();
+        if (n == 0 || n > limits.max_full_octets) std::abort();
+        if (tlsa->matching_type == kMatchSha256 && n != limits.sha256_octets) std::abort();
+        if (tlsa->matching_type == kMatchSha512 && n != limits.sha512_octets) std::abort();
+    }
+    // The same records as one validated TLSA answer.
+    answer.secure = true;
+    DaneDecision dane = decide_dane(answer, true, "mx.fuzz.example");
+    if (dane.kind == DaneDecision::Kind::authenticate && dane.records.empty()) std::abort();
+    if (dane.kind != DaneDecision::Kind::authenticate && !dane.records.empty()) std::abort();
+    for (const auto& r : dane.records)
+        if (!usable_for_smtp(r)) std::abort();
+    if (dane.records.size() + dane.unusable > answer.rdata.size()) std::abort();
     return 0;
 }

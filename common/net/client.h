@@ -63,8 +63,10 @@ public:
     // TLS over the open connection (implicit TLS right after connect, or after the server
     // said yes to STARTTLS/STLS). Verifies `server_name` (empty: the host given to connect)
     // unless the context verifies nothing. Discards unread plaintext first.
+    // With a non-empty `peer_check`, DANE decides instead (client_status.h): a certificate
+    // that matches none of its records fails the handshake.
     asio::awaitable<NetStatus> start_tls(std::shared_ptr<asio::ssl::context> context, std::string server_name,
-                                         ClientClock::time_point deadline);
+                                         ClientClock::time_point deadline, TlsPeerCheck peer_check = {});
 
     // --- reading --------------------------------------------------------------------------
     // One line without its line end (CRLF, or a bare LF). NetErrc::too_long when more than
@@ -115,6 +117,9 @@ public:
     void close();
     bool is_open() const { return transport_ != nullptr; }
     bool is_tls() const { return transport_ && transport_->is_tls(); }
+    // After start_tls: how the certificate was verified, for logs ("TLSv1.3, DANE TLSA 3 1 1
+    // matched at depth 0", "TLSv1.3, certificate verified for NAME", "TLSv1.3, not verified").
+    const std::string& tls_summary() const { return tls_summary_; }
     const std::string& host() const { return host_; }
     asio::any_io_executor executor() const { return executor_; }
 
@@ -144,6 +149,7 @@ private:
     asio::ip::tcp::socket socket_;          // while connecting; then inside transport_
     std::unique_ptr<Transport> transport_;  // plain or TLS once connected
     std::string host_;
+    std::string tls_summary_;
 
     asio::steady_timer timer_;
     ClientClock::time_point deadline_ = ClientClock::time_point::max();

@@ -4,9 +4,11 @@
 // Must never: carry a secret in a message (a NetStatus message is printed as it is).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hikyaku::net {
 
@@ -35,6 +37,27 @@ struct [[nodiscard]] NetStatus {
 struct ClientTlsOptions {
     std::string ca_file;    // trust this PEM file instead of the system store
     bool insecure = false;  // verify nothing (an explicit --insecure); the trace says so
+    // A context for DANE (RFC 6698, RFC 7671): no CA store at all, so only the TLSA records
+    // of a TlsPeerCheck given to start_tls can vouch for a certificate.
+    bool dane = false;
+};
+
+// One TLSA record (RFC 6698 2.1) as the caller has validated and chosen it.
+struct DaneTlsa {
+    std::uint8_t usage = 0;          // 2 DANE-TA, 3 DANE-EE (0 and 1 are PKIX usages)
+    std::uint8_t selector = 0;       // 0 the whole certificate, 1 its SubjectPublicKeyInfo
+    std::uint8_t matching_type = 0;  // 0 full, 1 SHA2-256, 2 SHA2-512
+    std::string data;                // binary
+};
+
+// How start_tls checks the server instead of the context's CA store: with `tlsa` not empty,
+// the certificate chain must match one of the records (OpenSSL's DANE, RFC 7671), the name
+// given to start_tls being the TLSA base domain (the reference identifier for the names of a
+// DANE-TA chain; DANE-EE ignores names and dates, RFC 7672 3.1.1). The context must have been
+// made with ClientTlsOptions::dane.
+struct TlsPeerCheck {
+    std::vector<DaneTlsa> tlsa;
+    bool empty() const { return tlsa.empty(); }
 };
 
 // The trace hook sees every line a connection sends or frames (read_line), the bytes of

@@ -1,13 +1,15 @@
 // deliverd_core_test.cpp: the pure parts of deliverd: DNS record data (every vector whole,
 // every truncation refused, the label and name bounds at and past), MX decisions (order,
 // implicit MX, null MX, NXDOMAIN, failures), the retry schedule and destination backoff,
-// message facts (Received count, Return-Path, 8-bit) and the RFC 3464 notices.
+// message facts (Received count, Return-Path, 8-bit) and the RFC 3464 notices; TLSA record
+// data (each length bound at and past, every truncation) and the DANE decisions of RFC 7672.
 #include <doctest/doctest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
+#include "deliverd/dane.h"
 #include "deliverd/dns_records.h"
 #include "deliverd/dsn.h"
 #include "deliverd/retry.h"
@@ -40,6 +42,22 @@ DnsAnswer answer(DnsAnswer::Status status, std::vector<std::string> rdata = {}) 
     a.status = status;
     a.rdata = std::move(rdata);
     a.why = "timeout";
+    return a;
+}
+
+std::string tlsa_rdata(int usage, int selector, int matching, const std::string& data) {
+    std::string out;
+    out += static_cast<char>(usage);
+    out += static_cast<char>(selector);
+    out += static_cast<char>(matching);
+    return out + data;
+}
+
+DnsAnswer secure_tlsa(std::vector<std::string> rdata) {
+    DnsAnswer a;
+    a.status = DnsAnswer::Status::data;
+    a.secure = true;
+    a.rdata = std::move(rdata);
     return a;
 }
 
@@ -235,4 +253,101 @@ TEST_CASE("a delivery status notification (RFC 3464) with the original headers")
     const std::string delay = build_dsn(r);
     CHECK(delay.find("Subject: Delayed Mail (still being retried)\r\n") != std::string::npos);
     CHECK(delay.find("Action: delayed\r\n") != std::string::npos);
+}
+
+TEST_CASE("TLSA record data: digest lengths exact, full data bounded, every truncation refused") {
+    const std::string sha256(32, '\x11'), sha512(64, '\x22');
+    const std::string rdata = tlsa_rdata(3, 1, 1, sha256);
+    auto r = parse_tlsa_rdata(rdata);
+    REQUIRE(r.has_value());
+    CHECK(r->usage == 3);
+    CHECK(r->selector == 1);
+    CHECK(r->matching_type == 1);
+    CHECK(r->data == sha256);
+    CHECK(describe(*r) == "3 1 1");
+    for (std::size_t cut = 0; cut < rdata.size(); ++cut) {
+        INFO("cut at ", cut);
+        CHECK_FALSE(parse_tlsa_rdata(rdata.substr(0, cut)).has_value());
+    }
+    // SHA2-256: exactly 32 octets; SHA2-512: exactly 64.
+    CHECK_FALSE(parse_tlsa_rdata(rdata + "x").has_value());
+    CHECK(parse_tlsa_rdata(tlsa_rdata(2, 0, 2, sha512)).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(2, 0, 2, sha512.substr(1))).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(2, 0, 2, sha512 + "x")).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(2, 0, 2, sha256)).has_value());
+    // Full data (and unknown matching types): at least one octet, at most max_full_octets.
+    const TlsaLimits limits;
+    CHECK(parse_tlsa_rdata(tlsa_rdata(3, 0, 0, std::string(limits.max_full_octets, 'c'))).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(3, 0, 0, std::string(limits.max_full_octets + 1, 'c'))).has_value());
+    CHECK(parse_tlsa_rdata(tlsa_rdata(3, 1, 7, std::string(limits.max_full_octets, 'c'))).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(3, 1, 7, std::string(limits.max_full_octets + 1, 'c'))).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(3, 0, 0, "")).has_value());
+    TlsaLimits small;
+    small.max_full_octets = 4;
+    CHECK(parse_tlsa_rdata(tlsa_rdata(3, 0, 0, "abcd"), small).has_value());
+    CHECK_FALSE(parse_tlsa_rdata(tlsa_rdata(3, 0, 0, "abcde"), small).has_value());
+}
+
+TEST_CASE("TLSA usability for SMTP (RFC 7672 3.1): DANE-TA and DANE-EE only, known parameters") {
+    const std::string sha256(32, '\x11');
+    for (int usage = 0; usage < 5; ++usage)
+        for (int selector = 0; selector < 3; ++selector)
+            for (int matching = 0; matching < 4; ++matching) {
+                TlsaRecord r{static_cast<std::uint8_t>(usage), static_cast<std::uint8_t>(selector),
+                             static_cast<std::uint8_t>(matching), sha256};
+                const bool expected = (usage == 2 || usage == 3) && selector <= 1 && matching <= 2;
+                INFO(usage, " ", selector, " ", matching);
+                CHECK(usable_for_smtp(r) == expected);
+            }
+}
+
+TEST_CASE("DANE decisions (RFC 7672 2.2): authenticate, encrypt only, defer") {
+    const std::string sha256(32, '\x11');
+    const std::string ee = tlsa_rdata(3, 1, 1, sha256), ta = tlsa_rdata(2, 0, 1, sha256);
+    const std::string pkix = tlsa_rdata(1, 1, 1, sha256), bad_length = tlsa_rdata(3, 1, 1, "short");
+
+    auto d = decide_dane(secure_tlsa({pkix, ee, bad_length, ta}), true, "mx.example");
+    CHECK(d.kind == DaneDecision::Kind::authenticate);
+    REQUIRE(d.records.size() == 2);
+    CHECK(describe(d.records[0]) == "3 1 1");
+    CHECK(describe(d.records[1]) == "2 0 1");
+    CHECK(d.unusable == 2);
+
+    // Only unusable records: TLS still mandatory, not authenticated.
+    d = decide_dane(secure_tlsa({pkix, bad_length, tlsa_rdata(0, 0, 1, sha256), tlsa_rdata(3, 2, 1, sha256)}), true,
+                    "mx.example");
+    CHECK(d.kind == DaneDecision::Kind::encrypt);
+    CHECK(d.records.empty());
+    CHECK(d.unusable == 4);
+    CHECK(d.why.find("unusable") != std::string::npos);
+
+    // No trust anchor, not validated, a validated denial, a failed lookup: defer.
+    CHECK(decide_dane(secure_tlsa({ee}), false, "mx.example").kind == DaneDecision::Kind::defer);
+    DnsAnswer insecure = secure_tlsa({ee});
+    insecure.secure = false;
+    d = decide_dane(insecure, true, "mx.example");
+    CHECK(d.kind == DaneDecision::Kind::defer);
+    CHECK(d.why.find("not DNSSEC-validated") != std::string::npos);
+    DnsAnswer denial;
+    denial.status = DnsAnswer::Status::no_data;
+    denial.secure = true;
+    CHECK(decide_dane(denial, true, "mx.example").kind == DaneDecision::Kind::defer);
+    denial.status = DnsAnswer::Status::no_domain;
+    CHECK(decide_dane(denial, true, "mx.example").kind == DaneDecision::Kind::defer);
+    DnsAnswer failed = answer(DnsAnswer::Status::failed);
+    failed.secure = true;
+    d = decide_dane(failed, true, "mx.example");
+    CHECK(d.kind == DaneDecision::Kind::defer);
+    CHECK(d.why.find("timeout") != std::string::npos);
+
+    // The record count bound: at max_records used; one past it, the whole answer refused
+    // (never "all unusable" because a usable record went unread).
+    const TlsaLimits limits;
+    std::vector<std::string> many(limits.max_records - 1, pkix);
+    many.push_back(ee);
+    CHECK(decide_dane(secure_tlsa(many), true, "mx.example").kind == DaneDecision::Kind::authenticate);
+    many.push_back(ee);
+    d = decide_dane(secure_tlsa(many), true, "mx.example");
+    CHECK(d.kind == DaneDecision::Kind::defer);
+    CHECK(d.why.find("more than") != std::string::npos);
 }
