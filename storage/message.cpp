@@ -16,7 +16,10 @@ StoredMessage prepare_message(std::string_view raw) {
     auto parsed = mime::parse_message(raw);
     if (!parsed) return message;
     message.structure = mime::encode_cache(*parsed);
-    // One octet more than the index takes tells a text that does not fit.
+    // Text stored as more octets than the index takes is not decoded at all: decoding a large
+    // text part whole would hold a copy of the message (or three) in memory. Otherwise one
+    // octet more than the index takes tells a decoded text that does not fit.
+    if (mime::searchable_source_octets(parsed->root) > kMaxIndexedText) return message;
     std::string body = mime::searchable_body_text(raw, *parsed, kMaxIndexedText + 1);
     if (body.size() <= kMaxIndexedText) {
         SearchText text;

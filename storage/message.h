@@ -18,8 +18,10 @@
 
 namespace hikyaku::storage {
 
-// Body text (decoded, octets) up to which a message's search text goes into the full-text
-// index; a message with more is stored unindexed and searched by reading it.
+// Body text (decoded octets, and as stored: mime::searchable_source_octets) up to which a
+// message's search text goes into the full-text index; a message with more is stored
+// unindexed and searched by reading it. Preparing a message never decodes more than 3 times
+// this much text.
 inline constexpr std::size_t kMaxIndexedText = 4u << 20;
 
 // The message with its structure (mime::encode_cache of mime::parse_message) and its

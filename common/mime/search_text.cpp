@@ -100,6 +100,21 @@ std::string searchable_body_text(std::string_view raw, const ParsedMessage& mess
     return out;
 }
 
+std::size_t searchable_source_octets(const Part& part) {
+    switch (part.kind) {
+        case PartKind::leaf: return part.is_text() ? part.body_size : 0;
+        case PartKind::multipart: {
+            std::size_t total = 0;
+            for (const Part& child : part.children) total += searchable_source_octets(child);
+            return total;
+        }
+        case PartKind::message:
+            if (part.children.empty()) return 0;
+            return part.children.front().header_size + searchable_source_octets(part.children.front());
+    }
+    return 0;
+}
+
 std::string searchable_header_text(const std::vector<HeaderField>& fields) {
     std::string text;
     for (const HeaderField& f : fields) {

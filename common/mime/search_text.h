@@ -36,4 +36,9 @@ std::string searchable_body_text(std::string_view raw, const ParsedMessage& mess
 
 std::string searchable_header_text(const std::vector<HeaderField>& fields);
 
+// The octets, as stored (transfer-encoded), that searchable_body_text() decodes: the bodies of
+// the text leaves and the headers of attached messages. Decoding makes at most three times as
+// many (a single-octet charset to UTF-8), so a caller can bound its memory before decoding.
+std::size_t searchable_source_octets(const Part& part);
+
 }  // namespace hikyaku::mime

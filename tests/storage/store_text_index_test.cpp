@@ -178,6 +178,28 @@ TEST_CASE("text index: messages without an index row are always candidates") {
         CHECK(step->remaining == 0);
         CHECK(candidates(f, "alpha beta", false) == Uids(std::vector<Uid>{indexed, large}));
     }
+    SUBCASE("a large attachment does not keep the text out of the index") {
+        std::string mixed = message("mixed",
+                                    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                                    "Content-Type: text/plain\r\n\r\nsee the attached archive\r\n--b\r\n"
+                                    "Content-Type: application/octet-stream\r\n"
+                                    "Content-Transfer-Encoding: base64\r\n\r\n");
+        const std::string line(76, 'A');
+        while (mixed.size() <= kMaxIndexedText + 2 * 4096) mixed += line + "\r\n";
+        mixed += "--b--\r\n";
+        const StoredMessage prepared = prepare_message(mixed);
+        REQUIRE(prepared.search_text.has_value());
+        CHECK(prepared.search_text->body.find("see the attached archive") != std::string::npos);
+        const Uid uid = deliver_raw(f, mixed);
+        CHECK(candidates(f, "attached archive", false) == Uids(std::vector<Uid>{uid}));
+    }
+    SUBCASE("text stored as more octets than the index takes is not decoded") {
+        // base64 of 3.5 MiB of text: under the limit once decoded, over it as stored.
+        std::string encoded = message("b64", "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+        const std::string line = "dGV4dCB0ZXh0IHRleHQgdGV4dCB0ZXh0IHRleHQgdGV4dCB0ZXh0IHRleHQgdGV4dCB0ZXh0IHRl";
+        while (encoded.size() <= kMaxIndexedText + 4096) encoded += line + "\r\n";
+        CHECK_FALSE(prepare_message(encoded).search_text.has_value());
+    }
     SUBCASE("a message whose text just fits is indexed") {
         std::string fits = message("fits", "\r\n");
         const std::string line(998, 'y');
