@@ -181,6 +181,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.string("path", config.storage.path);
         r.integer("max_message_size", config.storage.max_message_size, 1024, int64_t(1) << 40);
         r.integer("default_quota", config.storage.default_quota, 0, int64_t(1) << 50);
+        r.integer("default_quota_messages", config.storage.default_quota_messages, 0, int64_t(1) << 50);
         r.finish();
     }
     {

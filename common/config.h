@@ -32,6 +32,7 @@ struct StorageConfig {
     std::string path = "/var/lib/hikyaku/store.db";
     uint64_t max_message_size = kDefaultMaxMessageSize;  // octets; SMTP SIZE, IMAP APPEND
     uint64_t default_quota = 0;                          // octets per user, 0 = unlimited
+    uint64_t default_quota_messages = 0;                 // messages per user, 0 = unlimited
 };
 
 struct TlsConfig {

@@ -50,6 +50,7 @@ std::vector<std::string> capabilities(const ImapClientFacts& client) {
                           "CREATE-SPECIAL-USE",
                           "QUOTA",
                           "QUOTA=RES-STORAGE",
+                          "QUOTA=RES-MESSAGE",
                           "OBJECTID",
                           "SAVEDATE",
                           "PREVIEW",

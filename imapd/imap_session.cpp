@@ -259,6 +259,8 @@ asio::awaitable<void> Session::on_literal(const LiteralAnnouncement& a) {
             if (usage && usage->limit_bytes > 0 && usage->used_bytes + a.size > usage->limit_bytes)
                 refusal = Tagged::no("Message too large for the remaining quota",
                                      ResponseCode::simple(ResponseCodeKind::overquota));
+            else if (usage && usage->limit_messages > 0 && usage->messages >= usage->limit_messages)
+                refusal = Tagged::no("Message quota reached", ResponseCode::simple(ResponseCodeKind::overquota));
         }
     }
     if (refusal) {

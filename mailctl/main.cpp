@@ -4,7 +4,7 @@
 //   mailctl -c CONF domain add|del NAME | domain list [--json]
 //   mailctl -c CONF user add ADDRESS [--password-stdin] [--quota SIZE]
 //   mailctl -c CONF user del ADDRESS [--yes] | user passwd ADDRESS [--password-stdin]
-//   mailctl -c CONF user quota ADDRESS SIZE | user list [DOMAIN] [--json]
+//   mailctl -c CONF user quota ADDRESS SIZE [--messages N] | user list [DOMAIN] [--json]
 //   mailctl -c CONF user import [FILE]      (FILE or "-"/absent: stdin; see user_import.h)
 //   mailctl -c CONF pw [--password-stdin]   (prints the argon2id hash; store not opened)
 //   mailctl -c CONF alias add ALIAS USER | alias del ALIAS [USER] | alias list [DOMAIN] [--json]
@@ -59,6 +59,7 @@
 
 using namespace hikyaku;
 using namespace hikyaku::storage;
+using hikyaku::mailctl::parse_count;
 using hikyaku::mailctl::parse_size;
 using hikyaku::text::json_string;
 
@@ -235,6 +236,7 @@ struct Arguments {
     std::string name;    // domain, address, alias
     std::string second;  // alias target, quota size
     std::string quota;
+    std::string quota_messages;  // user quota --messages: a count, "" when not given
     bool password_stdin = false;
     bool json = false;
     bool yes = false;
@@ -310,6 +312,9 @@ int main(int argc, char** argv) {
     auto* user_quota = user->add_subcommand("quota", "set a user's quota (0 = unlimited)");
     user_quota->add_option("ADDRESS", args.name, "the user whose quota to set")->required();
     user_quota->add_option("SIZE", args.second, "bytes, or with K/M/G; 0 = unlimited")->required();
+    user_quota->add_option("--messages", args.quota_messages,
+                           "also limit the number of messages (RFC 9208 MESSAGE); 0 = unlimited; "
+                           "without it the message limit stays");
     auto* user_list = user->add_subcommand("list", "list users with usage and quota");
     user_list->add_option("DOMAIN", args.name, "only the users of this domain");
     add_json(user_list);
@@ -374,9 +379,14 @@ int main(int argc, char** argv) {
         quota = parse_size(args.quota);
         if (!quota) return fail("bad quota '" + args.quota + "' (bytes, or a number with K, M or G)");
     }
+    std::optional<std::uint64_t> quota_messages;
     if (user_quota->parsed()) {
         quota = parse_size(args.second);
         if (!quota) return fail("bad quota '" + args.second + "' (bytes, or a number with K, M or G)");
+        if (user_quota->count("--messages") > 0) {
+            quota_messages = parse_count(args.quota_messages);
+            if (!quota_messages) return fail("bad message quota '" + args.quota_messages + "' (a number of messages)");
+        }
     }
     std::string password;
     if (pw->parsed()) {
@@ -494,9 +504,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (user_quota->parsed()) {
-        if (auto s = store.set_quota(args.name, *quota); !s) return fail(s.error());
+        if (auto s = store.set_quota(args.name, *quota, quota_messages); !s) return fail(s.error());
         std::cout << "set the quota of " << normalize_address(args.name) << " to "
-                  << (*quota ? human_size(*quota) : std::string("unlimited")) << "\n";
+                  << (*quota ? human_size(*quota) : std::string("unlimited"));
+        if (quota_messages)
+            std::cout << " and "
+                      << (*quota_messages ? count_of(*quota_messages, "message", "messages")
+                                          : std::string("unlimited messages"));
+        std::cout << "\n";
         return 0;
     }
     if (user_list->parsed()) {
@@ -506,14 +521,18 @@ int main(int argc, char** argv) {
         for (const auto& u : *users) {
             auto usage = store.quota_usage(u.id);
             if (!usage) return fail(usage.error());
+            // "3 messages", or with a message quota "3 of 100 messages".
+            const std::string messages = u.quota_messages ? std::to_string(usage->messages) + " of " +
+                                                                count_of(u.quota_messages, "message", "messages")
+                                                          : count_of(usage->messages, "message", "messages");
             if (!args.json)
-                std::cout << u.address << "  " << count_of(usage->messages, "message", "messages") << "  "
-                          << human_size(usage->used_bytes) << " of "
+                std::cout << u.address << "  " << messages << "  " << human_size(usage->used_bytes) << " of "
                           << (u.quota_bytes ? human_size(u.quota_bytes) : std::string("unlimited")) << "\n";
             json += (json.empty() ? "" : ",") + std::string("{\"address\":") + json_string(u.address) +
                     ",\"messages\":" + std::to_string(usage->messages) +
                     ",\"used_bytes\":" + std::to_string(usage->used_bytes) +
-                    ",\"quota_bytes\":" + std::to_string(u.quota_bytes) + "}";
+                    ",\"quota_bytes\":" + std::to_string(u.quota_bytes) +
+                    ",\"quota_messages\":" + std::to_string(u.quota_messages) + "}";
         }
         if (args.json) std::cout << "[" << json << "]\n";
         return 0;

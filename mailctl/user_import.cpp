@@ -36,6 +36,18 @@ Error line_error(const std::string& name, std::size_t line, const std::string& r
 
 }  // namespace
 
+std::optional<std::uint64_t> parse_count(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (kMaxCount - digit) / 10) return std::nullopt;
+        value = value * 10 + digit;
+    }
+    return value;
+}
+
 std::optional<std::uint64_t> parse_size(std::string_view text) {
     if (text.empty()) return std::nullopt;
     std::uint64_t value = 0;

@@ -31,6 +31,11 @@ inline constexpr std::size_t kMaxImportUsers = 1000000;
 // "1048576", "512K", "25M", "2G" (powers of 1024) -> bytes; nullopt if malformed or too big.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
+// "0", "100": a count in decimal digits only, at most kMaxCount (what the store keeps in a
+// signed 64-bit column); nullopt if empty, malformed or too big.
+inline constexpr std::uint64_t kMaxCount = 0x7fffffffffffffffull;
+std::optional<std::uint64_t> parse_count(std::string_view text);
+
 // One line without its line end: nullopt for a blank or comment line, else the user
 // (address normalised). The error says what is wrong, without file or line number.
 Result<std::optional<storage::UserImport>> parse_import_line(std::string_view line);

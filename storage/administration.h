@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,13 +26,16 @@ public:
     virtual Status add_domain(std::string_view domain) = 0;
     virtual Status remove_domain(std::string_view domain) = 0;
 
-    // Users. quota 0 means the store's default_quota. remove_user deletes their mailboxes,
-    // entries and aliases.
+    // Users. quota 0 means the store's default_quota; the message quota of a new user is the
+    // store's default_quota_messages. remove_user deletes their mailboxes, entries and aliases.
     virtual Result<User> add_user(std::string_view address, std::string_view password,
                                   std::uint64_t quota_bytes = 0) = 0;
     virtual Status remove_user(std::string_view address) = 0;
     virtual Status set_password(std::string_view address, std::string_view password) = 0;
-    virtual Status set_quota(std::string_view address, std::uint64_t quota_bytes) = 0;
+    // Sets the byte quota and, when given, the message quota (RFC 9208 5.2); nullopt keeps
+    // the message quota as it is. 0 is unlimited. One transaction.
+    virtual Status set_quota(std::string_view address, std::uint64_t quota_bytes,
+                             std::optional<std::uint64_t> quota_messages = std::nullopt) = 0;
     // The argon2id PHC string add_user would store for this password (the store's cost;
     // the same password checks). Slow (argon2).
     virtual Result<std::string> hash_password(std::string_view password) = 0;

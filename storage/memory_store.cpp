@@ -212,7 +212,7 @@ struct MemoryStore::State {
     Status check_room(const Mailbox& box, std::size_t count, std::uint64_t bytes, bool counts_against_quota) const {
         const Account& owner = accounts.at(box.user);
         if (counts_against_quota) {
-            if (auto s = check_quota(owner.user, owner.used_bytes, bytes); !s) return s;
+            if (auto s = check_quota(owner.user, {owner.used_bytes, owner.used_messages}, {bytes, count}); !s) return s;
         }
         if (std::uint64_t{box.uidnext} + count - 1 > kMaxUid)
             return make_error(Errc::limit_exceeded, "mailbox " + box.name + " has run out of UIDs");
@@ -378,13 +378,14 @@ struct MemoryStore::State {
     }
 
     // `uidvalidities` holds one value per default mailbox.
-    User create_user(const UserImport& wanted, std::uint64_t default_quota,
+    User create_user(const UserImport& wanted, const StoreOptions& options,
                      std::span<const std::uint32_t> uidvalidities, std::vector<MailboxChange>& changes) {
         const UserId id = ++last_user;
         Account& a = accounts[id];
         a.user.id = id;
         a.user.address = wanted.address;
-        a.user.quota_bytes = wanted.quota_bytes ? wanted.quota_bytes : default_quota;
+        a.user.quota_bytes = wanted.quota_bytes ? wanted.quota_bytes : options.default_quota;
+        a.user.quota_messages = wanted.quota_messages ? wanted.quota_messages : options.default_quota_messages;
         a.password_hash = wanted.password_hash;
         account_ids[wanted.address] = id;
         std::size_t next = 0;
@@ -909,7 +910,7 @@ Result<QuotaUsage> MemoryStore::quota_usage(UserId user) {
     std::lock_guard lock(mutex_);
     auto a = state_->account(user);
     if (!a) return a.error();
-    return QuotaUsage{(*a)->used_bytes, (*a)->user.quota_bytes, (*a)->used_messages};
+    return QuotaUsage{(*a)->used_bytes, (*a)->user.quota_bytes, (*a)->used_messages, (*a)->user.quota_messages};
 }
 
 // ---- mailboxes: writes -----------------------------------------------------------------------
@@ -1231,7 +1232,7 @@ Result<User> MemoryStore::add_user(std::string_view address_in, std::string_view
         if (auto ok = s.check_new_user(wanted.address); !ok) return ok.error();
         auto uidvalidities = s.next_uidvalidities(std::size(kDefaultMailboxes));
         if (!uidvalidities) return uidvalidities.error();
-        return s.create_user(wanted, options_.default_quota, *uidvalidities, changes);
+        return s.create_user(wanted, options_, *uidvalidities, changes);
     });
 }
 
@@ -1250,7 +1251,7 @@ Result<std::vector<User>> MemoryStore::import_users(std::span<const UserImport> 
         added.reserve(wanted.size());
         for (std::size_t i = 0; i < wanted.size(); ++i)
             added.push_back(
-                s.create_user(wanted[i], options_.default_quota,
+                s.create_user(wanted[i], options_,
                               std::span<const std::uint32_t>(*uidvalidities).subspan(i * per_user, per_user), changes));
         return added;
     });
@@ -1291,13 +1292,15 @@ Status MemoryStore::set_password(std::string_view address_in, std::string_view p
     });
 }
 
-Status MemoryStore::set_quota(std::string_view address_in, std::uint64_t quota_bytes) {
+Status MemoryStore::set_quota(std::string_view address_in, std::uint64_t quota_bytes,
+                              std::optional<std::uint64_t> quota_messages) {
     std::string address = normalize_address(address_in);
     if (auto s = validate_address(address); !s) return s;
     return commit([&](State& s, std::vector<MailboxChange>&) -> Status {
         auto found = s.existing_account(address);
         if (!found) return found.error();
         (*found)->user.quota_bytes = quota_bytes;
+        if (quota_messages) (*found)->user.quota_messages = *quota_messages;
         return {};
     });
 }

@@ -24,6 +24,7 @@ StoreOptions store_options(const Config& config) {
     options.path = config.storage.path;
     options.max_message_size = config.storage.max_message_size + kTraceHeaderAllowance;
     options.default_quota = config.storage.default_quota;
+    options.default_quota_messages = config.storage.default_quota_messages;
     return options;
 }
 

@@ -19,6 +19,7 @@
 //   (v5) entries.save_date: when the entry was added to its mailbox (RFC 8514 SAVEDATE).
 //   message_text  (v6) the full-text index (FTS5, trigram) of each message's search text;
 //   unindexed_text (v6) the messages a search must read because they have no index row.
+//   (v7) users.quota_messages: the most messages a user may keep (0 = unlimited).
 //
 // Must never: edit a shipped migration; rely on rowids that a VACUUM could renumber
 // (every referenced id is an INTEGER PRIMARY KEY).
@@ -31,7 +32,7 @@ namespace hikyaku::storage {
 
 namespace {
 
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // version 1: the first schema.
     R"sql(
 CREATE TABLE meta(
@@ -187,6 +188,11 @@ CREATE TRIGGER message_text_dropped AFTER DELETE ON messages BEGIN
     DELETE FROM message_text WHERE rowid = old.id;
     DELETE FROM unindexed_text WHERE message_id = old.id;
 END;
+)sql",
+    // version 7: a limit on the number of messages a user keeps (RFC 9208 5.2, the MESSAGE
+    // resource), beside quota_bytes; 0 = unlimited. used_messages (version 1) is its usage.
+    R"sql(
+ALTER TABLE users ADD COLUMN quota_messages INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -136,7 +136,8 @@ struct UserRow {
 };
 
 constexpr const char* kUserColumns =
-    "SELECT id, address, quota_bytes, domain_id, password_hash, used_bytes, used_messages FROM users ";
+    "SELECT id, address, quota_bytes, domain_id, password_hash, used_bytes, used_messages, quota_messages "
+    "FROM users ";
 
 UserRow user_from(const Statement& st) {
     UserRow row;
@@ -147,6 +148,7 @@ UserRow user_from(const Statement& st) {
     row.password_hash = st.column_text(4);
     row.used_bytes = static_cast<std::uint64_t>(st.column_int(5));
     row.used_messages = static_cast<std::uint64_t>(st.column_int(6));
+    row.user.quota_messages = static_cast<std::uint64_t>(st.column_int(7));
     return row;
 }
 
@@ -322,7 +324,9 @@ Result<AddedEntries> add_entries(Connection& db, MailboxId mailbox, std::span<co
     for (const auto& e : entries) bytes += e.size;
     auto owner = existing_user(db, box->user);
     if (!owner) return owner.error();
-    if (counts_against_quota) HK_RETURN_IF_ERROR(check_quota(owner->user, owner->used_bytes, bytes));
+    if (counts_against_quota)
+        HK_RETURN_IF_ERROR(
+            check_quota(owner->user, {owner->used_bytes, owner->used_messages}, {bytes, entries.size()}));
     std::uint64_t first_uid = box->uidnext;
     if (first_uid + entries.size() - 1 > kMaxUid)
         return make_error(Errc::limit_exceeded, "mailbox " + box->name + " has run out of UIDs");
@@ -737,8 +741,8 @@ namespace {
 
 // One new user inside a write job, for add_user and import_users: the row, the default
 // mailboxes and their subscriptions. `wanted.address` is normalised and valid,
-// `wanted.password_hash` a PHC string; quota 0 takes default_quota.
-Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, std::uint64_t default_quota) {
+// `wanted.password_hash` a PHC string; quotas of 0 take the store's defaults.
+Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, const StoreOptions& options) {
     const std::string& address = wanted.address;
     auto domain = local_domain_id(ctx.db, domain_of(address));
     if (!domain) {
@@ -754,12 +758,13 @@ Result<User> insert_user(WriteContext& ctx, const UserImport& wanted, std::uint6
     if (*alias) return make_error(Errc::already_exists, address + " is already an alias");
     User user;
     user.address = address;
-    user.quota_bytes = wanted.quota_bytes ? wanted.quota_bytes : default_quota;
+    user.quota_bytes = wanted.quota_bytes ? wanted.quota_bytes : options.default_quota;
+    user.quota_messages = wanted.quota_messages ? wanted.quota_messages : options.default_quota_messages;
     HK_RETURN_IF_ERROR(exec(ctx.db,
-                            "INSERT INTO users(domain_id, address, password_hash, quota_bytes, created_at) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5)",
+                            "INSERT INTO users(domain_id, address, password_hash, quota_bytes, quota_messages, "
+                            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                             *domain, address, wanted.password_hash, static_cast<std::int64_t>(user.quota_bytes),
-                            now_seconds()));
+                            static_cast<std::int64_t>(user.quota_messages), now_seconds()));
     user.id = ctx.db.last_insert_rowid();
     for (const auto& [name, use] : kDefaultMailboxes) {
         auto m = insert_mailbox(ctx.db, user.id, name, use);
@@ -785,7 +790,7 @@ Result<User> SqliteStore::add_user(std::string_view address_in, std::string_view
     wanted.password_hash = std::move(*hash);
     User user;
     auto s = write([&](WriteContext& ctx) -> Status {
-        auto added = insert_user(ctx, wanted, options_.default_quota);
+        auto added = insert_user(ctx, wanted, options_);
         if (!added) return added.error();
         user = std::move(*added);
         return {};
@@ -804,7 +809,7 @@ Result<std::vector<User>> SqliteStore::import_users(std::span<const UserImport> 
     added.reserve(wanted.size());
     auto s = write([&](WriteContext& ctx) -> Status {  // one job: one savepoint, all or none
         for (const auto& w : wanted) {
-            auto user = insert_user(ctx, w, options_.default_quota);
+            auto user = insert_user(ctx, w, options_);
             if (!user) return user.error();
             added.push_back(std::move(*user));
         }
@@ -854,12 +859,17 @@ Status SqliteStore::set_password(std::string_view address_in, std::string_view p
     });
 }
 
-Status SqliteStore::set_quota(std::string_view address_in, std::uint64_t quota_bytes) {
+Status SqliteStore::set_quota(std::string_view address_in, std::uint64_t quota_bytes,
+                              std::optional<std::uint64_t> quota_messages) {
     std::string address = normalize_address(address_in);
     HK_RETURN_IF_ERROR(validate_address(address));
     return write([&](WriteContext& ctx) -> Status {
         HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE users SET quota_bytes = ?2 WHERE address = ?1", address,
                                 static_cast<std::int64_t>(quota_bytes)));
+        if (ctx.db.changes() == 0) return not_found("no such user: " + address);
+        if (quota_messages)
+            HK_RETURN_IF_ERROR(exec(ctx.db, "UPDATE users SET quota_messages = ?2 WHERE address = ?1", address,
+                                    static_cast<std::int64_t>(*quota_messages)));
         if (ctx.db.changes() == 0) return not_found("no such user: " + address);
         return {};
     });
@@ -1813,7 +1823,7 @@ Result<QuotaUsage> SqliteStore::quota_usage(UserId user) {
         using R = Result<QuotaUsage>;
         auto row = existing_user(db, user);
         if (!row) return R(row.error());
-        return R(QuotaUsage{row->used_bytes, row->user.quota_bytes, row->used_messages});
+        return R(QuotaUsage{row->used_bytes, row->user.quota_bytes, row->used_messages, row->user.quota_messages});
     });
 }
 

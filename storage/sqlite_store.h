@@ -101,7 +101,8 @@ public:
     Result<User> add_user(std::string_view address, std::string_view password, std::uint64_t quota_bytes = 0) override;
     Status remove_user(std::string_view address) override;
     Status set_password(std::string_view address, std::string_view password) override;
-    Status set_quota(std::string_view address, std::uint64_t quota_bytes) override;
+    Status set_quota(std::string_view address, std::uint64_t quota_bytes,
+                     std::optional<std::uint64_t> quota_messages = std::nullopt) override;
     Result<std::string> hash_password(std::string_view password) override;
     Result<std::vector<User>> import_users(std::span<const UserImport> users) override;
     Result<std::vector<User>> list_users(std::string_view domain = {}) override;

@@ -50,6 +50,7 @@ struct StoreOptions {
     std::uint64_t max_message_size = kDefaultMaxMessageSize + kTraceHeaderAllowance;  // bytes; deliver/append
         // refuse larger (the client limit plus trace headers)
     std::uint64_t default_quota = 0;                // bytes for users added with quota 0; 0 = none
+    std::uint64_t default_quota_messages = 0;       // messages for users added without a limit; 0 = none
     std::chrono::milliseconds busy_timeout{30000};  // wait this long for other writers
     std::uint32_t argon2_memory_kib = 19456;        // argon2id cost (OWASP 2023 minimum)
     std::uint32_t argon2_iterations = 2;

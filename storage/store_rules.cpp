@@ -19,14 +19,26 @@ Status check_message_size(std::uint64_t size, std::uint64_t max) {
     return {};
 }
 
-Status check_quota(const User& owner, std::uint64_t used_bytes, std::uint64_t adding) {
-    if (owner.quota_bytes == 0 || used_bytes + adding <= owner.quota_bytes) return {};
+Status check_quota(const User& owner, QuotaAmount used, QuotaAmount adding) {
     // Say which it is: already full, or only this message does not fit in what is left.
-    const std::string usage = std::to_string(used_bytes) + " of " + std::to_string(owner.quota_bytes) + " bytes used";
-    if (used_bytes >= owner.quota_bytes)
-        return make_error(Errc::over_quota, "mailbox of " + owner.address + " is over quota (" + usage + ")");
-    return make_error(Errc::over_quota, "message too large for the remaining quota of " + owner.address + " (" +
-                                            std::to_string(adding) + " bytes; " + usage + ")");
+    if (owner.quota_bytes != 0 && used.bytes + adding.bytes > owner.quota_bytes) {
+        const std::string usage =
+            std::to_string(used.bytes) + " of " + std::to_string(owner.quota_bytes) + " bytes used";
+        if (used.bytes >= owner.quota_bytes)
+            return make_error(Errc::over_quota, "mailbox of " + owner.address + " is over quota (" + usage + ")");
+        return make_error(Errc::over_quota, "message too large for the remaining quota of " + owner.address + " (" +
+                                                std::to_string(adding.bytes) + " bytes; " + usage + ")");
+    }
+    if (owner.quota_messages != 0 && used.messages + adding.messages > owner.quota_messages) {
+        const std::string usage =
+            std::to_string(used.messages) + " of " + std::to_string(owner.quota_messages) + " messages";
+        if (used.messages >= owner.quota_messages)
+            return make_error(Errc::over_quota,
+                              "mailbox of " + owner.address + " is over its message quota (" + usage + ")");
+        return make_error(Errc::over_quota, "too many messages for the remaining message quota of " + owner.address +
+                                                " (" + std::to_string(adding.messages) + " more; " + usage + ")");
+    }
+    return {};
 }
 
 Result<std::set<std::string>> checked_keywords(std::span<const std::string> keywords) {
@@ -146,7 +158,7 @@ Result<std::vector<UserImport>> checked_imports(std::span<const UserImport> user
     wanted.reserve(users.size());
     std::unordered_set<std::string> seen;
     for (const auto& u : users) {
-        UserImport w{normalize_address(u.address), u.password_hash, u.quota_bytes};
+        UserImport w{normalize_address(u.address), u.password_hash, u.quota_bytes, u.quota_messages};
         if (auto s = validate_address(w.address); !s) return invalid("cannot import user: " + s.error().message);
         if (!is_argon2id_phc(w.password_hash))
             return invalid("cannot import " + w.address +

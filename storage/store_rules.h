@@ -27,9 +27,16 @@ namespace hikyaku::storage {
 // too_big past `max` bytes (0 = no maximum).
 Status check_message_size(std::uint64_t size, std::uint64_t max);
 
-// over_quota if `adding` more bytes would take `owner` (who uses `used_bytes`) past their
-// quota; the message says whether the mailbox is already full or only this does not fit.
-Status check_quota(const User& owner, std::uint64_t used_bytes, std::uint64_t adding);
+// What an owner already uses, or what a write would add: bytes and messages (entries).
+struct QuotaAmount {
+    std::uint64_t bytes = 0;
+    std::uint64_t messages = 0;
+};
+
+// over_quota if `adding` would take `owner` (who uses `used`) past their byte quota or their
+// message quota (RFC 9208 5.1 STORAGE, 5.2 MESSAGE); the message names the limit and says
+// whether the mailbox is already full or only this does not fit.
+Status check_quota(const User& owner, QuotaAmount used, QuotaAmount adding);
 
 // Each keyword valid (validate_keyword), at most kMaxKeywordsPerEntry distinct ones;
 // sorted and unique. invalid_argument or limit_exceeded.

@@ -39,8 +39,9 @@ inline constexpr char kMailboxDelimiter = '/';
 
 struct User {
     UserId id = 0;
-    std::string address;            // normalised: lower case
-    std::uint64_t quota_bytes = 0;  // 0 = unlimited
+    std::string address;               // normalised: lower case
+    std::uint64_t quota_bytes = 0;     // 0 = unlimited
+    std::uint64_t quota_messages = 0;  // most entries in all their mailboxes; 0 = unlimited
 };
 
 // What a login is checked against (storage/authenticate.h): the user and the argon2id PHC
@@ -54,8 +55,9 @@ struct Credentials {
 // Store::hash_password, `mailctl pw`, or Dovecot's `doveadm pw -s ARGON2ID`).
 struct UserImport {
     std::string address;
-    std::string password_hash;      // "$argon2id$v=19$m=...,t=...,p=...$salt$hash"
-    std::uint64_t quota_bytes = 0;  // 0 = the store's default_quota, as in add_user
+    std::string password_hash;         // "$argon2id$v=19$m=...,t=...,p=...$salt$hash"
+    std::uint64_t quota_bytes = 0;     // 0 = the store's default_quota, as in add_user
+    std::uint64_t quota_messages = 0;  // 0 = the store's default_quota_messages
 };
 
 struct Alias {
@@ -183,6 +185,7 @@ struct QuotaUsage {
     std::uint64_t used_bytes = 0;
     std::uint64_t limit_bytes = 0;  // 0 = unlimited
     std::uint64_t messages = 0;
+    std::uint64_t limit_messages = 0;  // 0 = unlimited
 };
 
 // ---- delivery -----------------------------------------------------------------------

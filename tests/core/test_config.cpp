@@ -15,6 +15,7 @@ TEST_CASE("defaults when the file is empty") {
     REQUIRE(c.ok());
     CHECK(c->storage.path == "/var/lib/hikyaku/store.db");
     CHECK(c->storage.max_message_size == 25u * 1024 * 1024);
+    CHECK(c->storage.default_quota_messages == 0);
     CHECK(c->server.model == ServerModel::concurrent);
     CHECK(c->server.workers >= 1);
     CHECK(c->server.max_connections == 10000);
@@ -38,6 +39,7 @@ TEST_CASE("a full valid file") {
 path = "/tmp/x.db"
 max_message_size = 1048576
 default_quota = 0
+default_quota_messages = 5000
 [tls]
 cert = "/c.pem"
 key = "/k.pem"
@@ -66,6 +68,7 @@ level = "debug"
                           "full.toml");
     REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
     CHECK(c->storage.path == "/tmp/x.db");
+    CHECK(c->storage.default_quota_messages == 5000);
     CHECK(c->server.model == ServerModel::iterative);
     CHECK(c->server.workers == 3);
     CHECK(c->server.shutdown_grace == std::chrono::seconds(7));
@@ -91,6 +94,8 @@ TEST_CASE("errors name the file, the line and the key") {
     CHECK(error_of("[server]\nworkers = 2\nwrokers = 3\n") == "bad.toml:3: key 'server.wrokers': unknown key");
     CHECK(error_of("[server]\nworkers = \"two\"\n") == "bad.toml:2: key 'server.workers': expected an integer");
     CHECK(error_of("[server]\nworkers = 0\n") == "bad.toml:2: key 'server.workers': out of range [1, 1024]");
+    CHECK(error_of("[storage]\ndefault_quota_messages = -1\n").find("storage.default_quota_messages': out of range") !=
+          std::string::npos);
     CHECK(error_of("\n[servre]\n").find("bad.toml:2: unknown table or key 'servre'") == 0);
     CHECK(error_of("[server]\nmodel = \"forking\"\n") ==
           "bad.toml:2: key 'server.model': must be one of \"concurrent\", \"iterative\"");
@@ -239,6 +244,7 @@ TEST_CASE("the shipped example conf/hikyaku.toml loads, and its values are the d
     CHECK(shipped->server.auth_cache_ttl == defaults->server.auth_cache_ttl);
     CHECK(shipped->server.message_memory == defaults->server.message_memory);
     CHECK(shipped->storage.max_message_size == defaults->storage.max_message_size);
+    CHECK(shipped->storage.default_quota_messages == defaults->storage.default_quota_messages);
     CHECK(shipped->imapd.autologout == defaults->imapd.autologout);
     CHECK(shipped->imapd.max_search_contexts == defaults->imapd.max_search_contexts);
 }

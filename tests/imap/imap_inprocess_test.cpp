@@ -119,9 +119,12 @@ std::string config_of(const test::Transcript& t) {
 // Runs `transcript` (its segments over their connections) and returns "" or what failed.
 std::string run_in_process(const test::Transcript& transcript, test::LogCapture& log) {
     ImapWorld imap(config_of(transcript));
-    for (const auto& q : transcript.directives("quota")) {
+    for (const auto& q : transcript.directives("quota")) {  // ADDRESS BYTES [--messages N]
         auto w = words(q);
-        REQUIRE(imap.world.store().set_quota(w.at(0), std::stoull(w.at(1))).ok());
+        std::optional<std::uint64_t> messages;
+        if (w.size() == 4 && w.at(2) == "--messages") messages = std::stoull(w.at(3));
+        REQUIRE_MESSAGE((w.size() == 2 || messages), ("bad quota directive: " + q));
+        REQUIRE(imap.world.store().set_quota(w.at(0), std::stoull(w.at(1)), messages).ok());
     }
     std::vector<std::string> seeded;
     for (const auto& names : transcript.directives("seed"))

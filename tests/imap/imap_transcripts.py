@@ -13,7 +13,9 @@ Besides the harness's C:/C+/S:/S~/S*/S?/CLOSED lines, a transcript may hold:
     #! config KEY = VALUE      a line added to [imapd]
     #! server KEY = VALUE      a line added to [server]
     #! storage KEY = VALUE     a line added to [storage] (max_message_size = 2048)
-    #! quota ADDRESS BYTES     the user's quota, set before the session
+    #! quota ADDRESS BYTES [--messages N]
+                               the user's quota (and message quota), set before the session
+                               (mailctl user quota)
     #! daemon-only WHY         not run in process (tests/imap/imap_inprocess_test.cpp)
     #! expect-mailbox TEXT     after the session, the store has a line "mailbox alice@example.test
                                TEXT" (or "mailbox TEXT" when TEXT starts with an address):

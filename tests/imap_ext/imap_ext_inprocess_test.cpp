@@ -158,12 +158,12 @@ TEST_CASE("CREATE-SPECIAL-USE: CREATE (USE (...)) sets the attribute; NO [USEATT
 
 // ---- QUOTA (RFC 9208) --------------------------------------------------------------------------------
 
-TEST_CASE("QUOTA: one root per user with STORAGE in KiB from the store; SETQUOTA refused") {
+TEST_CASE("QUOTA: one root per user with STORAGE in KiB and MESSAGE from the store; SETQUOTA refused") {
     Imap imap;
     const std::string caps = imap.capabilities();
     CHECK(caps.find(" QUOTA ") != std::string::npos);
     CHECK(caps.find(" QUOTA=RES-STORAGE") != std::string::npos);
-    CHECK(caps.find("QUOTA=RES-MESSAGE") == std::string::npos);  // the store has no message limit
+    CHECK(caps.find(" QUOTA=RES-MESSAGE") != std::string::npos);
 
     SUBCASE("no limit: no quota root") {
         auto lines = imap.command("GETQUOTAROOT INBOX");
@@ -196,8 +196,33 @@ TEST_CASE("QUOTA: one root per user with STORAGE in KiB from the store; SETQUOTA
         CHECK(imap.command("COPY 2 Archive").back().rfind("T NO [OVERQUOTA]", 0) == 0);
         CHECK(imap.find(imap.command("STATUS Archive (MESSAGES)"), "STATUS") == "* STATUS Archive (MESSAGES 0)");
     }
+    SUBCASE("a message limit alone: MESSAGE only; with a byte limit too: both") {
+        const auto alice = imap.world.store().find_user("alice@example.test")->id;
+        imap.deliver("one", "x\r\n");
+        REQUIRE(imap.world.store().set_quota("alice@example.test", 0, 2).ok());
+        CHECK(joined(imap.command("GETQUOTAROOT INBOX")) ==
+              "* QUOTAROOT INBOX \"\"\n* QUOTA \"\" (MESSAGE 1 2)\nT OK Getquotaroot completed\n");
+        REQUIRE(imap.world.store().set_quota("alice@example.test", 4096).ok());  // the message limit stays
+        const std::string used = std::to_string((imap.world.store().quota_usage(alice)->used_bytes + 1023) / 1024);
+        CHECK(joined(imap.command("GETQUOTA \"\"")) ==
+              "* QUOTA \"\" (STORAGE " + used + " 4 MESSAGE 1 2)\nT OK Getquota completed\n");
+        // The second message fills the quota; a third is refused before its data, and a
+        // MULTIAPPEND of two when one fits stores neither.
+        REQUIRE(imap.ok(imap.command("APPEND INBOX {14+}\r\nSubject: x\r\n\r\n")));
+        CHECK(imap.command("APPEND INBOX {14}").back() == "T NO [OVERQUOTA] Message quota reached");
+        REQUIRE(imap.ok(imap.command("SELECT INBOX")));
+        REQUIRE(imap.ok(imap.command("STORE 2 +FLAGS.SILENT (\\Deleted)")));
+        REQUIRE(imap.ok(imap.command("EXPUNGE")));
+        CHECK(imap.command("APPEND INBOX {14+}\r\nSubject: y\r\n\r\n {14+}\r\nSubject: z\r\n\r\n")
+                  .back()
+                  .rfind("T NO [OVERQUOTA]", 0) == 0);
+        CHECK(imap.world.store().quota_usage(alice)->messages == 1);
+        REQUIRE(imap.world.store().set_quota("alice@example.test", 0, 0).ok());
+        CHECK(joined(imap.command("GETQUOTAROOT INBOX")) == "* QUOTAROOT INBOX\nT OK Getquotaroot completed\n");
+    }
     SUBCASE("SETQUOTA is the administrator's") {
         CHECK(imap.command("SETQUOTA \"\" (STORAGE 512)").back().rfind("T NO [NOPERM]", 0) == 0);
+        CHECK(imap.command("SETQUOTA \"\" (MESSAGE 100)").back().rfind("T NO [NOPERM]", 0) == 0);
         CHECK(imap.command("SETQUOTA \"\" ()").back().rfind("T NO [NOPERM]", 0) == 0);
         CHECK(imap.command("SETQUOTA \"\" (STORAGE)").back().rfind("T BAD", 0) == 0);
         CHECK(imap.command("GETQUOTA").back().rfind("T BAD", 0) == 0);

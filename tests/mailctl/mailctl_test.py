@@ -217,8 +217,10 @@ class MailctlTest(unittest.TestCase):
         p = self.run_ctl("user", "add", "Bob@example.com", "--password-stdin", "--quota", "2M", stdin="pw-bob\n")
         self.assertEqual(p.stdout, "added user bob@example.com (INBOX, Sent, Drafts, Trash, Junk), quota 2.0 MiB\n")
         self.assertEqual(json.loads(self.run_ctl("user", "list", "--json").stdout), [
-            {"address": "alice@example.com", "messages": 0, "used_bytes": 0, "quota_bytes": 1048576},
-            {"address": "bob@example.com", "messages": 0, "used_bytes": 0, "quota_bytes": 2097152}])
+            {"address": "alice@example.com", "messages": 0, "used_bytes": 0, "quota_bytes": 1048576,
+             "quota_messages": 0},
+            {"address": "bob@example.com", "messages": 0, "used_bytes": 0, "quota_bytes": 2097152,
+             "quota_messages": 0}])
         out = self.run_ctl("user", "list").stdout.splitlines()
         self.assertEqual(len(out), 2)
         self.assertTrue(out[0].startswith("alice@example.com "), out)
@@ -264,8 +266,30 @@ class MailctlTest(unittest.TestCase):
                          "set the quota of bob@example.com to unlimited\n")
         self.assertEqual(self.run_ctl("user", "quota", "bob@example.com", "3M").stdout,
                          "set the quota of bob@example.com to 3.0 MiB\n")
-        self.run_ctl("user", "quota", "bob@example.com", "0")
+        # --messages sets the message limit too (RFC 9208 MESSAGE); without it the limit stays.
+        self.assertEqual(self.run_ctl("user", "quota", "bob@example.com", "3M", "--messages", "100").stdout,
+                         "set the quota of bob@example.com to 3.0 MiB and 100 messages\n")
+        self.assertIn("0 of 100 messages", self.run_ctl("user", "list", "example.com").stdout.splitlines()[1])
+        self.assertEqual(self.run_ctl("user", "quota", "bob@example.com", "2M").stdout,
+                         "set the quota of bob@example.com to 2.0 MiB\n")
+        self.assertEqual(json.loads(self.run_ctl("user", "list", "--json").stdout)[1]["quota_messages"], 100)
+        db = sqlite3.connect(self.store)
+        self.assertEqual(db.execute("SELECT quota_bytes, quota_messages FROM users WHERE address='bob@example.com'")
+                         .fetchone(), (2097152, 100))
+        db.close()
+        self.assertEqual(self.run_ctl("user", "quota", "bob@example.com", "1M", "--messages", "1").stdout,
+                         "set the quota of bob@example.com to 1.0 MiB and 1 message\n")
+        before = dump(self.store)
+        for bad in ("lots", "1K", "", "9223372036854775808"):
+            self.assertIn("bad message quota", self.assert_one_line_error(
+                self.run_ctl("user", "quota", "bob@example.com", "0", "--messages", bad, expect=1)))
+        self.assertIn("no such user", self.assert_one_line_error(
+            self.run_ctl("user", "quota", "nobody@example.com", "0", "--messages", "5", expect=1)))
+        self.assertEqual(dump(self.store), before)
+        self.assertEqual(self.run_ctl("user", "quota", "bob@example.com", "0", "--messages", "0").stdout,
+                         "set the quota of bob@example.com to unlimited and unlimited messages\n")
         self.assertIn("unlimited", self.run_ctl("user", "list", "example.com").stdout.splitlines()[1])
+        self.assertIn("  0 messages  ", self.run_ctl("user", "list", "example.com").stdout.splitlines()[1])
         self.assertEqual(self.run_ctl("user", "del", "bob@example.com", "--yes").stdout,
                          "removed user bob@example.com and their 0 messages (0 B) in 5 mailboxes\n")
         self.assertEqual(len(self.run_ctl("user", "list").stdout.splitlines()), 1)

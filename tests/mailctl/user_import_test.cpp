@@ -54,6 +54,14 @@ TEST_CASE("parse_size: bytes or K/M/G, nothing else") {
         CHECK_MESSAGE(!parse_size(bad), bad);
 }
 
+TEST_CASE("parse_count: decimal digits up to kMaxCount, nothing else") {
+    CHECK(parse_count("0") == 0u);
+    CHECK(parse_count("100") == 100u);
+    CHECK(parse_count("9223372036854775807") == kMaxCount);                                           // at the bound
+    for (const char* bad : {"", "-1", "+1", "1K", "1.0", " 1", "1 ", "0x10", "9223372036854775808"})  // one past
+        CHECK_MESSAGE(!parse_count(bad), bad);
+}
+
 TEST_CASE("parse_import_line: ADDRESS HASH [QUOTA]") {
     auto u = parsed("Bob@Example.COM " + kHash);
     CHECK(u.address == "bob@example.com");

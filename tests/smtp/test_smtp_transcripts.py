@@ -189,6 +189,31 @@ c.send("NOOP\r\n")
 check(c.line() == "250 2.0.0 Ok", "the session goes on after a store failure")
 c.close()
 
+# --- a recipient at their message quota (RFC 9208 5.2 MESSAGE): 552 5.2.2, all or none --------
+before_alice, before_bob = tool.count("alice@example.test"), tool.count("bob@example.test")
+store.mailctl("user", "quota", "bob@example.test", "0", "--messages", str(before_bob))
+c = LineClient(ports["smtp"])
+greet(c)
+c.send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+for _ in range(4):
+    c.line()
+c.send("Subject: one too many\r\n\r\nx\r\n.\r\n")
+reply = c.line()
+check(reply.startswith("552 5.2.2 Error: mailbox of bob@example.test is over its message quota (%d of %d messages)"
+                       % (before_bob, before_bob)), "message quota reached: %s" % reply)
+check(tool.count("alice@example.test") == before_alice and tool.count("bob@example.test") == before_bob,
+      "message quota: nothing stored for any recipient")
+store.mailctl("user", "quota", "bob@example.test", "0", "--messages", str(before_bob + 1))
+c.send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+for _ in range(4):
+    c.line()
+c.send("Subject: fits exactly\r\n\r\nx\r\n.\r\n")
+reply = c.line()
+check(reply.startswith("250 2.0.0"), "one under the message quota: delivered: %s" % reply)
+check(tool.count("bob@example.test") == before_bob + 1, "bob now at his message quota")
+c.close()
+store.mailctl("user", "quota", "bob@example.test", "0", "--messages", "0")
+
 check(tool.integrity() == "ok", "store integrity after all of it")
 check(daemon.stop() == 0, "smtpd stops cleanly on SIGTERM")
 if failures:

@@ -272,7 +272,8 @@ TEST_CASE("SQLite: a store of schema version 2 gains the queue and keeps its mai
         REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
         REQUIRE(sqlite3_exec(db,
                              "DROP TRIGGER message_text_dropped; DROP TABLE message_text; DROP TABLE unindexed_text; "
-                             "DROP TABLE queue; ALTER TABLE entries DROP COLUMN save_date; PRAGMA user_version=2;",
+                             "DROP TABLE queue; ALTER TABLE entries DROP COLUMN save_date; "
+                             "ALTER TABLE users DROP COLUMN quota_messages; PRAGMA user_version=2;",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
@@ -324,7 +325,8 @@ TEST_CASE("SQLite: a store of schema version 3 keeps its queue ids and reuses no
             " held INTEGER NOT NULL DEFAULT 0, delay_warned INTEGER NOT NULL DEFAULT 0);"
             "INSERT INTO q3 SELECT * FROM queue; DROP TABLE queue; ALTER TABLE q3 RENAME TO queue;"
             "CREATE INDEX queue_due ON queue(held, next_attempt); CREATE INDEX queue_message ON queue(message_id);"
-            "ALTER TABLE entries DROP COLUMN save_date; PRAGMA user_version=3;"
+            "ALTER TABLE entries DROP COLUMN save_date; ALTER TABLE users DROP COLUMN quota_messages;"
+            "PRAGMA user_version=3;"
             "DROP TRIGGER message_text_dropped; DROP TABLE message_text; DROP TABLE unindexed_text;";
         REQUIRE(sqlite3_exec(db, to_v3, nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);

@@ -137,7 +137,8 @@ inline std::string dump_observable(Store& store) {
         REQUIRE(subscriptions.ok());
         line("user " + std::to_string(u.id) + " " + u.address + " quota=" + std::to_string(u.quota_bytes) +
              " hash=" + credentials->password_hash + " used=" + std::to_string(usage->used_bytes) + "/" +
-             std::to_string(usage->messages) + " limit=" + std::to_string(usage->limit_bytes));
+             std::to_string(usage->messages) + " limit=" + std::to_string(usage->limit_bytes) + "/" +
+             std::to_string(usage->limit_messages) + " message_quota=" + std::to_string(u.quota_messages));
         line("  addresses " + list(*addresses));
         line("  subscriptions " + list(*subscriptions));
         auto mailboxes = store.list_mailboxes(u.id);
