@@ -22,7 +22,7 @@ jobs=${HIKYAKU_FUZZ_JOBS:-$(nproc)}
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  mapfile -t targets < <(sed -n 's/^hikyaku_fuzz_target(\([a-z0-9_]*\) .*/\1/p' fuzz/*.cmake | sort)
+  mapfile -t targets < <(sed -n 's/^ *hikyaku_fuzz_target(\([a-z0-9_]*\) .*/\1/p' fuzz/*.cmake | sort)
 fi
 
 bash scripts/install-deps.sh fuzz
