@@ -84,12 +84,6 @@ Tagged completed_despite_expunges(const char* text) {
     return Tagged::ok(text, ResponseCode::simple(ResponseCodeKind::expungeissued));
 }
 
-std::vector<storage::UidRange> uid_ranges(std::span<const storage::Uid> uids) {
-    std::vector<storage::UidRange> ranges;
-    for (const auto& iv : intervals_of(uids)) ranges.push_back({iv.first, iv.last});
-    return ranges;
-}
-
 }  // namespace
 
 // ---- the saved result ("$", RFC 5182) and sets -------------------------------------------------

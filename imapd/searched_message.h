@@ -19,6 +19,13 @@
 
 namespace hikyaku::imap {
 
+// Increasing UIDs as the store's ranges (consecutive UIDs merged).
+inline std::vector<storage::UidRange> uid_ranges(std::span<const storage::Uid> uids) {
+    std::vector<storage::UidRange> ranges;
+    for (const auto& iv : intervals_of(uids)) ranges.push_back({iv.first, iv.last});
+    return ranges;
+}
+
 // The UIDs a SEARCH, SORT or THREAD evaluates: those the store's full-text index allows for
 // the BODY and TEXT keys every match must satisfy (SearchProgram::required_texts), as UID
 // ranges; every UID when the index cannot narrow. The index narrows, evaluate() decides.
@@ -38,16 +45,8 @@ inline Result<std::vector<storage::UidRange>> search_ranges(storage::Store& stor
                               std::back_inserter(both));
         *allowed = std::move(both);
     }
-    std::vector<storage::UidRange> ranges;
-    if (!allowed) {
-        ranges.push_back(storage::UidRange{});
-        return ranges;
-    }
-    for (storage::Uid uid : *allowed) {
-        if (!ranges.empty() && ranges.back().last + 1 == uid) ranges.back().last = uid;
-        else ranges.push_back(storage::UidRange{uid, uid});
-    }
-    return ranges;
+    if (!allowed) return std::vector<storage::UidRange>{storage::UidRange{}};
+    return uid_ranges(*allowed);
 }
 
 // RFC 8514: the save date; entries stored before the store kept one use their internal date.

@@ -8,6 +8,23 @@
 
 namespace hikyaku::storage {
 
+namespace {
+
+std::optional<SearchText> search_text_of(std::string_view raw, const mime::ParsedMessage& parsed) {
+    // Text stored as more octets than the index takes is not decoded at all: decoding a large
+    // text part whole would hold a copy of the message (or three) in memory. Otherwise one
+    // octet more than the index takes tells a decoded text that does not fit.
+    if (mime::searchable_source_octets(parsed.root) > kMaxIndexedText) return std::nullopt;
+    std::string body = mime::searchable_body_text(raw, parsed, kMaxIndexedText + 1);
+    if (body.size() > kMaxIndexedText) return std::nullopt;
+    SearchText text;
+    text.header = mime::search_fold(mime::searchable_header_text(parsed.headers));
+    text.body = mime::search_fold(body);
+    return text;
+}
+
+}  // namespace
+
 StoredMessage prepare_message(std::string_view raw) {
     StoredMessage message;
     message.raw = raw;
@@ -16,18 +33,14 @@ StoredMessage prepare_message(std::string_view raw) {
     auto parsed = mime::parse_message(raw);
     if (!parsed) return message;
     message.structure = mime::encode_cache(*parsed);
-    // Text stored as more octets than the index takes is not decoded at all: decoding a large
-    // text part whole would hold a copy of the message (or three) in memory. Otherwise one
-    // octet more than the index takes tells a decoded text that does not fit.
-    if (mime::searchable_source_octets(parsed->root) > kMaxIndexedText) return message;
-    std::string body = mime::searchable_body_text(raw, *parsed, kMaxIndexedText + 1);
-    if (body.size() <= kMaxIndexedText) {
-        SearchText text;
-        text.header = mime::search_fold(mime::searchable_header_text(parsed->headers));
-        text.body = mime::search_fold(body);
-        message.search_text = std::move(text);
-    }
+    message.search_text = search_text_of(raw, *parsed);
     return message;
+}
+
+std::optional<SearchText> prepare_search_text(std::string_view raw) {
+    auto parsed = mime::parse_message(raw);
+    if (!parsed) return std::nullopt;
+    return search_text_of(raw, *parsed);
 }
 
 bool add_unique_recipient(std::vector<UserId>& recipients, UserId id) {

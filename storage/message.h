@@ -27,6 +27,8 @@ inline constexpr std::size_t kMaxIndexedText = 4u << 20;
 // The message with its structure (mime::encode_cache of mime::parse_message) and its
 // search text (common/mime/search_text.h) for the full-text index.
 StoredMessage prepare_message(std::string_view raw);
+// prepare_message's search text alone, for a message already stored (no structure encoded).
+std::optional<SearchText> prepare_search_text(std::string_view raw);
 
 // Appends `id` to `recipients` unless it is there already; false if it was.
 bool add_unique_recipient(std::vector<UserId>& recipients, UserId id);

@@ -1894,7 +1894,7 @@ Result<TextIndexProgress> SqliteStore::index_pending_text(std::size_t max_messag
             std::optional<SearchText> text;
             if (*row) {
                 const std::string raw = st->column_blob(0);
-                text = prepare_message(raw).search_text;
+                text = prepare_search_text(raw);
             }
             if (text) {
                 HK_RETURN_IF_ERROR(exec(ctx.db, "INSERT INTO message_text(rowid, header, body) VALUES (?1, ?2, ?3)", id,
