@@ -236,6 +236,7 @@ Result<Config> parse_config(const std::string& text, const std::string& name) {
         r.addresses("listen_tls", config.imapd.listen_tls);
         r.seconds("autologout", config.imapd.autologout, 1, max_u32);
         r.integer("max_search_contexts", config.imapd.max_search_contexts, 0, 1000);
+        r.integer("view_cache_messages", config.imapd.view_cache_messages, 0, int64_t(1) << 32);
         r.finish();
     }
     {

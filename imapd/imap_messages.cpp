@@ -156,6 +156,62 @@ asio::awaitable<Session::BodyOutcome> Session::append_body(std::string& out, sto
     co_return streamed ? BodyOutcome::appended : BodyOutcome::closed;
 }
 
+asio::awaitable<Tagged> Session::fetch_from_view(const std::vector<FetchItem>& items,
+                                                 const std::vector<std::uint32_t>& sequences, bool ghosts,
+                                                 bool uid_command) {
+    // Messages the store no longer has: what the entries read would have left out. Only the
+    // expunges since the view was synced are read (the store's expunge log, indexed by modseq).
+    const storage::MailboxId mailbox = selected_->id();
+    const storage::ModSeq since = selected_->known_modseq();
+    auto changes = co_await store().read([&] { return store()->changes_since(mailbox, since); });
+    if (!changes) co_return store_failure(changes.error(), "fetch");
+    const std::vector<storage::Uid>& gone = changes->expunged;
+    std::string out;
+    std::size_t responses = 0;
+    auto send_batch = [&] {
+        send(out, debug_logging() ? std::to_string(responses) + " FETCH responses" : std::string());
+        out.clear();
+        responses = 0;
+    };
+    for (std::uint32_t seq : sequences) {
+        // The view does not change while this runs: no other command of the session can.
+        const SelectedMailbox::Message& m = selected_->at(seq);
+        if (m.expunged) continue;
+        if (!gone.empty() && std::binary_search(gone.begin(), gone.end(), m.uid)) {
+            ghosts = ghosts || !uid_command;  // a UID FETCH announces the expunge at its end
+            continue;
+        }
+        out += "* ";
+        append_number(out, seq);
+        out += " FETCH (";
+        bool first = true;
+        for (const FetchItem& item : items) {
+            if (!first) out += ' ';
+            first = false;
+            if (item.attribute == FetchAttribute::uid) {
+                out += "UID ";
+                append_number(out, m.uid);
+            } else {
+                out += "FLAGS ";
+                append_flag_list(out, m.flags, selected_->keywords_of(m), !rev2_ && m.recent);
+            }
+        }
+        out += ")\r\n";
+        ++responses;
+        if (out.size() >= s_.fetch_chunk_size) {
+            send_batch();
+            const bool sent = co_await flush();
+            if (!sent) {
+                end();
+                co_return Tagged::sent();
+            }
+        }
+    }
+    if (!out.empty()) send_batch();
+    if (ghosts) co_return completed_despite_expunges("Some messages were already expunged");
+    co_return Tagged::ok("Fetch completed");
+}
+
 asio::awaitable<Tagged> Session::on_fetch(const Command& c) {
     const FetchArgs& args = *c.get<FetchArgs>();
     // RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled.
@@ -189,6 +245,13 @@ asio::awaitable<Tagged> Session::on_fetch(const Command& c) {
         if (ghosts) co_return completed_despite_expunges("Some messages were already expunged");
         co_return Tagged::ok("Fetch completed");
     }
+    // UID and FLAGS only: the view holds both (FLAGS below comes from it in any case), so the
+    // entries are not read, only the expunges since the view's sync (fetch_from_view).
+    const bool view_only =
+        !args.changed_since && !marks_seen && std::all_of(items.begin(), items.end(), [](const FetchItem& i) {
+            return i.attribute == FetchAttribute::uid || i.attribute == FetchAttribute::flags;
+        });
+    if (view_only) co_return co_await fetch_from_view(items, *sequences, ghosts, c.uid);
     const storage::MailboxId mailbox = selected_->id();
     const std::vector<storage::UidRange> ranges = uid_ranges(uids);
     auto entries = co_await store().read(

@@ -528,16 +528,31 @@ asio::awaitable<Tagged> Session::on_select(const Command& c) {
     const storage::UserId user = user_->id;
     struct Opened {
         storage::MailboxInfo info;
-        std::vector<storage::Entry> entries;
+        std::shared_ptr<const ViewBase> base;
         storage::Changes since_client;  // QRESYNC: what changed since the client's modseq
     };
     const std::optional<QresyncParams>& qresync = args.qresync;
+    MailboxViewCache* views = s_.view_cache.get();
+    std::optional<std::size_t> from_cache;  // the changes read, when the view came from the cache
     auto opened = co_await store().read([&]() -> Result<Opened> {
+        from_cache.reset();  // a read that would have waited for the disk runs again on the pool
         auto info = store()->find_mailbox(user, *name);
         if (!info) return info.error();
-        const storage::UidRange all[] = {storage::UidRange{}};
-        auto entries = store()->fetch_entries(info->id, all);
-        if (!entries) return entries.error();
+        // The cached view brought up to date with what changed since (mailbox_view_cache.h),
+        // or, if none, every entry read.
+        std::shared_ptr<const ViewBase> base;
+        if (auto cached = views ? views->find(info->id, info->uidvalidity) : nullptr) {
+            auto changes = store()->changes_since(info->id, cached->modseq);
+            if (!changes) return changes.error();
+            base = std::make_shared<const ViewBase>(cached->advanced(*changes));
+            from_cache = changes->changed.size() + changes->expunged.size();
+        } else {
+            const storage::UidRange all[] = {storage::UidRange{}};
+            auto entries = store()->fetch_entries(info->id, all);
+            if (!entries) return entries.error();
+            base = std::make_shared<const ViewBase>(
+                ViewBase::from_entries(info->id, info->uidvalidity, info->highestmodseq, *entries));
+        }
         storage::Changes since_client;
         if (qresync && qresync->uidvalidity == info->uidvalidity) {
             // Read with the same snapshot, so the VANISHED (EARLIER) and the view agree.
@@ -545,10 +560,11 @@ asio::awaitable<Tagged> Session::on_select(const Command& c) {
             if (!changes) return changes.error();
             since_client = std::move(*changes);
         }
-        return Opened{std::move(*info), std::move(*entries), std::move(since_client)};
+        return Opened{std::move(*info), std::move(base), std::move(since_client)};
     });
     if (!opened) co_return store_failure(opened.error(), "select");
-    selected_.emplace(std::move(opened->info), examine, opened->entries);
+    selected_.emplace(std::move(opened->info), examine, *opened->base);
+    if (views) views->keep(std::move(opened->base));
     state_ = State::selected;
     if (!rev2_) {
         // RFC 3501 2.3.2: the unclaimed messages are \Recent here; selecting read-write
@@ -595,8 +611,9 @@ asio::awaitable<Tagged> Session::on_select(const Command& c) {
         send(list_response(false, attributes, kHierarchyDelimiter, wire_name(box.info().name)));
     }
     if (qresync) send_qresync(*qresync, opened->since_client);
-    spdlog::debug("{} selected {} ({} messages{})", connection().log_prefix(), box.info().name, box.count(),
-                  examine ? ", read-only" : "");
+    spdlog::debug("{} selected {} ({} messages{}{})", connection().log_prefix(), box.info().name, box.count(),
+                  examine ? ", read-only" : "",
+                  from_cache ? fmt::format(", view from the cache and {} changes", *from_cache) : std::string());
     co_return Tagged::ok(examine ? "Examine completed" : "Select completed",
                          ResponseCode::simple(examine ? ResponseCodeKind::readonly : ResponseCodeKind::readwrite));
 }

@@ -30,6 +30,8 @@
 
 namespace hikyaku::imap {
 
+class MailboxViewCache;
+
 enum class Role { imap, imaps };   // port 143 role (STARTTLS), port 993 role (implicit TLS)
 const char* role_name(Role role);  // "imap", "imaps"
 
@@ -54,6 +56,9 @@ struct SessionSettings {
     // "Now" for SEARCH OLDER/YOUNGER (RFC 5032) and the dates APPEND, COPY and MOVE record;
     // empty: the system clock. Tests set a fixed one.
     std::function<std::chrono::sys_seconds()> clock;
+    // SELECT's starting views, shared by the process's sessions (mailbox_view_cache.h); null:
+    // every SELECT reads every entry.
+    std::shared_ptr<MailboxViewCache> view_cache;
 
     static SessionSettings from(const Config& config, Role role);
 };

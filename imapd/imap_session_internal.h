@@ -158,6 +158,9 @@ private:
     void watch_changes();
     void deselect();
     // FETCH helpers (imap_messages.cpp).
+    // FETCH of UID and FLAGS only, answered from the view without reading the store.
+    asio::awaitable<Tagged> fetch_from_view(const std::vector<FetchItem>& items,
+                                            const std::vector<std::uint32_t>& sequences, bool ghosts, bool uid_command);
     asio::awaitable<bool> send_range(storage::Uid uid, std::uint64_t offset, std::uint64_t length);
     // Appends a body as a literal to `out`, or sends `out`, the literal's header and the body
     // in chunks when it is large (then `out` is left empty). `vanished`: a small body's message

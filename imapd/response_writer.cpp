@@ -3,6 +3,7 @@
 #include "imapd/response_writer.h"
 
 #include <array>
+#include <charconv>
 
 #include "common/mime/imap_structure.h"
 #include "imapd/object_id.h"
@@ -101,8 +102,6 @@ void append_text(std::string& out, std::string_view text) {
     }
 }
 
-void append_number(std::string& out, std::uint64_t n) { out += std::to_string(n); }
-
 void append_section(std::string& out, const Section& section) {
     for (std::size_t i = 0; i < section.part.size(); ++i) {
         if (i > 0) out += '.';
@@ -163,14 +162,22 @@ void append_mailbox(std::string& out, std::string_view wire_name) { append_astri
 // ---- flags, sets --------------------------------------------------------------------------
 
 std::string format_flag_list(storage::Flags flags, std::span<const std::string> keywords, bool recent) {
+    std::string out;
+    append_flag_list(out, flags, keywords, recent);
+    return out;
+}
+
+void append_flag_list(std::string& out, storage::Flags flags, std::span<const std::string> keywords, bool recent) {
     static constexpr std::pair<storage::Flags, std::string_view> kOrder[] = {
         {storage::flag_answered, "\\Answered"}, {storage::flag_flagged, "\\Flagged"},
         {storage::flag_deleted, "\\Deleted"},   {storage::flag_seen, "\\Seen"},
         {storage::flag_draft, "\\Draft"},
     };
-    std::string out = "(";
+    out += '(';
+    bool first = true;
     auto add = [&](std::string_view flag) {
-        if (out.size() > 1) out += ' ';
+        if (!first) out += ' ';
+        first = false;
         out += flag;
     };
     for (const auto& [bit, name] : kOrder)
@@ -178,7 +185,13 @@ std::string format_flag_list(storage::Flags flags, std::span<const std::string> 
     if (recent) add("\\Recent");
     for (const std::string& k : keywords) add(k);
     out += ')';
-    return out;
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char digits[20];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+    (void)ec;  // 20 digits hold any 64-bit number
+    out.append(digits, end);
 }
 
 std::string format_number_set(std::span<const std::uint32_t> numbers) {
@@ -447,9 +460,13 @@ std::string status_data_response(std::string_view wire_name,
         if (i > 0) out += ' ';
         out += status_item_name(items[i].first);
         out += ' ';
-        if (items[i].first == StatusItem::mailboxid)
-            out += "(" + mailbox_object_id(static_cast<std::uint32_t>(items[i].second)) + ")";
-        else append_number(out, items[i].second);
+        if (items[i].first == StatusItem::mailboxid) {
+            out += '(';
+            out += mailbox_object_id(static_cast<std::uint32_t>(items[i].second));
+            out += ')';
+        } else {
+            append_number(out, items[i].second);
+        }
     }
     out += ")\r\n";
     return out;

@@ -50,6 +50,11 @@ void append_mailbox(std::string& out, std::string_view wire_name);
 // "(\Seen \Answered $Forwarded)" in the order \Answered \Flagged \Deleted \Seen \Draft
 // (Dovecot's), then \Recent when `recent`, then the keywords as given.
 std::string format_flag_list(storage::Flags flags, std::span<const std::string> keywords, bool recent = false);
+// The same, appended to `out` (FETCH FLAGS of many messages, without a string each).
+void append_flag_list(std::string& out, storage::Flags flags, std::span<const std::string> keywords,
+                      bool recent = false);
+// A number in decimal, appended.
+void append_number(std::string& out, std::uint64_t n);
 // RFC 4315 uid-set / sequence-set: runs of consecutive increasing numbers as "a:b", the order
 // of `numbers` kept (COPYUID pairs source and destination by position). "" for none.
 std::string format_number_set(std::span<const std::uint32_t> numbers);

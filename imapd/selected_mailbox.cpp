@@ -8,11 +8,13 @@
 
 namespace hikyaku::imap {
 
-SelectedMailbox::SelectedMailbox(storage::MailboxInfo info, bool read_only, std::span<const storage::Entry> entries)
-    : info_(std::move(info)), read_only_(read_only) {
-    messages_.reserve(entries.size());
-    for (const auto& e : entries) messages_.push_back({e.uid, e.flags, keyword_set(e.keywords), false});
-    known_modseq_ = info_.highestmodseq;
+SelectedMailbox::SelectedMailbox(storage::MailboxInfo info, bool read_only, const ViewBase& base)
+    : info_(std::move(info)), read_only_(read_only), keyword_sets_(base.keyword_sets) {
+    messages_.reserve(base.messages.size());
+    for (const ViewMessage& m : base.messages) messages_.push_back({m.uid, m.flags, m.keywords, false});
+    // The base may be newer than the mailbox's info (read after it): the changes between are
+    // then learned again, which changes nothing (learn() compares with the view).
+    known_modseq_ = std::min(info_.highestmodseq, base.modseq);
     announced_count_ = count();
     announced_keyword_sets_ = keyword_sets_.size();
     unclaimed_from_ = highest_uid();
@@ -43,20 +45,7 @@ std::string SelectedMailbox::keyword_announcement() {
     return out;
 }
 
-std::uint32_t SelectedMailbox::keyword_set(std::span<const std::string> keywords) {
-    if (keywords.empty()) return 0;
-    for (std::size_t i = 1; i < keyword_sets_.size(); ++i)
-        if (std::equal(keyword_sets_[i].begin(), keyword_sets_[i].end(), keywords.begin(), keywords.end()))
-            return static_cast<std::uint32_t>(i);
-    keyword_sets_.emplace_back(keywords.begin(), keywords.end());
-    return static_cast<std::uint32_t>(keyword_sets_.size() - 1);
-}
-
-std::vector<std::string> SelectedMailbox::keywords_in_use() const {
-    std::set<std::string> all;
-    for (const auto& set : keyword_sets_) all.insert(set.begin(), set.end());
-    return {all.begin(), all.end()};
-}
+std::vector<std::string> SelectedMailbox::keywords_in_use() const { return keyword_sets_.all(); }
 
 std::optional<std::uint32_t> SelectedMailbox::sequence_of(storage::Uid uid) const {
     auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
@@ -102,7 +91,7 @@ void SelectedMailbox::learn(const storage::Changes& changes) {
     }
     for (const auto& e : changes.changed) {
         if (e.uid > highest_uid()) {
-            messages_.push_back({e.uid, e.flags, keyword_set(e.keywords), false});
+            messages_.push_back({e.uid, e.flags, keyword_sets_.intern(e.keywords), false});
             touched_.push_back(e.uid);
             continue;
         }
@@ -110,7 +99,7 @@ void SelectedMailbox::learn(const storage::Changes& changes) {
         if (!seq) continue;  // expunged and already removed
         Message& m = messages_[*seq - 1];
         if (m.expunged) continue;
-        const std::uint32_t keywords = keyword_set(e.keywords);
+        const std::uint32_t keywords = keyword_sets_.intern(e.keywords);
         if (m.flags != e.flags || m.keywords != keywords) {
             m.flags = e.flags;
             m.keywords = keywords;
@@ -125,7 +114,7 @@ void SelectedMailbox::set_flags(storage::Uid uid, storage::Flags flags, std::spa
     auto seq = sequence_of(uid);
     if (!seq) return;
     Message& m = messages_[*seq - 1];
-    const std::uint32_t keyword_index = keyword_set(keywords);
+    const std::uint32_t keyword_index = keyword_sets_.intern(keywords);
     if (m.flags != flags || m.keywords != keyword_index) touched_.push_back(uid);
     m.flags = flags;
     m.keywords = keyword_index;

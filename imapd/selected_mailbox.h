@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "imapd/mailbox_view_cache.h"
 #include "imapd/sequence_set.h"
 #include "storage/types.h"
 
@@ -37,7 +38,8 @@ public:
         bool recent = false;         // \Recent for this session (RFC 3501 2.3.2)
     };
 
-    SelectedMailbox(storage::MailboxInfo info, bool read_only, std::span<const storage::Entry> entries);
+    // The view of `base` (the mailbox's messages as of base.modseq, mailbox_view_cache.h).
+    SelectedMailbox(storage::MailboxInfo info, bool read_only, const ViewBase& base);
 
     const storage::MailboxInfo& info() const { return info_; }
     storage::MailboxId id() const { return info_.id; }
@@ -105,12 +107,11 @@ public:
 private:
     // remove(), also giving the UIDs of the announced messages (in `announced_uids`).
     std::vector<std::uint32_t> remove(std::span<const storage::Uid> uids, std::vector<storage::Uid>* announced_uids);
-    std::uint32_t keyword_set(std::span<const std::string> keywords);
 
     storage::MailboxInfo info_;
     bool read_only_;
     std::vector<Message> messages_;
-    std::vector<std::vector<std::string>> keyword_sets_{{}};  // interned; 0 is the empty set
+    KeywordSets keyword_sets_;
     storage::ModSeq known_modseq_ = 0;
     std::uint32_t announced_count_ = 0;  // what the last EXISTS said
     // UIDs whose FLAGS are to be announced, with the modseq of the change.

@@ -39,13 +39,17 @@ int run_protocol_daemon(int argc, char** argv, ProtocolDaemon daemon);
 
 // One listener per role, each running `run(connection, settings, environment)` with the
 // settings Settings::from(config, role) builds once: what every daemon's listener list is.
+// `share`, if given, completes each role's settings with what the roles share (imapd: its
+// SELECT view cache).
 template <class Settings, class Role, class RunSession>
 std::vector<ProtocolListener> role_listeners(
     const Config& config, std::initializer_list<std::tuple<Role, const std::vector<ListenAddress>*, bool>> roles,
-    const char* (*name)(Role), const std::string& refusal, RunSession run) {
+    const char* (*name)(Role), const std::string& refusal, RunSession run, std::function<void(Settings&)> share = {}) {
     std::vector<ProtocolListener> out;
     for (const auto& [role, addresses, implicit_tls] : roles) {
-        auto settings = std::make_shared<const Settings>(Settings::from(config, role));
+        Settings role_settings = Settings::from(config, role);
+        if (share) share(role_settings);
+        auto settings = std::make_shared<const Settings>(std::move(role_settings));
         out.push_back({name(role), *addresses, implicit_tls, refusal,
                        [settings, run](std::shared_ptr<net::Connection> c, SessionEnvironment environment) {
                            return run(std::move(c), *settings, environment);

@@ -22,6 +22,7 @@
 
 #include "common/server/auth_service.h"
 #include "imapd/imap_session.h"
+#include "imapd/mailbox_view_cache.h"
 #include "tests/imap/store_snapshot.h"
 #include "tests/lib/session_harness.h"
 #include "tests/lib/transcript.h"
@@ -89,6 +90,7 @@ std::vector<Segment> segments_of(const test::Transcript& transcript) {
 struct ImapWorld {
     explicit ImapWorld(const std::string& config) : world(config) {
         settings = imap::SessionSettings::from(world.config(), imap::Role::imap);
+        settings.view_cache = imap::make_view_cache(world.config().imapd.view_cache_messages);  // as imapd's main
     }
     std::shared_ptr<net::Connection> connect(const std::string& peer = "127.0.0.1") {
         auto environment = world.environment();
