@@ -3,7 +3,9 @@
 //
 // It wraps the default VFS and changes nothing, except on a thread inside a CacheOnlyReads
 // scope: there a page is served only if it is already in the kernel's page cache. A mapped
-// page (mmap_size) is checked with mincore(2) before SQLite may touch it; any other read is
+// page (mmap_size) is checked with mincore(2) before SQLite may touch it (64 pages at a time,
+// a "resident" answer reused by the thread for 50 ms: a page evicted in between costs a disk
+// read on the event loop, never wrong bytes); any other read is
 // made with preadv2(RWF_NOWAIT) on a descriptor of our own, which fails instead of starting
 // disk I/O. A read that would have waited fails with SQLITE_IOERR_READ and marks the thread
 // (take_cache_miss()), so the store reports Errc::would_block and the caller retries the read

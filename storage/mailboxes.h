@@ -47,6 +47,9 @@ public:
     virtual Result<std::string> read_message(MailboxId mailbox, Uid uid) = 0;
     virtual Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                                    std::size_t length) = 0;
+    // The bytes of several messages in one snapshot (a FETCH of many small bodies), in the
+    // order of `uids`; nullopt for a UID with no entry. By default, read_message for each.
+    virtual Result<std::vector<std::optional<std::string>>> read_messages(MailboxId mailbox, std::span<const Uid> uids);
     // Entries new or changed, and UIDs expunged, after `since` (RFC 7162).
     virtual Result<Changes> changes_since(MailboxId mailbox, ModSeq since) = 0;
     virtual Result<QuotaUsage> quota_usage(UserId user) = 0;

@@ -64,6 +64,18 @@ Result<std::size_t> QueueRole::control_queue(QueueAction action, std::optional<Q
         [&](Completion<std::size_t> done) { control_queue_async(action, id, std::move(done)); });
 }
 
+Result<std::vector<std::optional<std::string>>> Mailboxes::read_messages(MailboxId mailbox, std::span<const Uid> uids) {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(uids.size());
+    for (Uid uid : uids) {
+        auto raw = read_message(mailbox, uid);
+        if (raw) out.emplace_back(std::move(*raw));
+        else if (raw.error().code == Errc::not_found) out.emplace_back(std::nullopt);
+        else return raw.error();
+    }
+    return out;
+}
+
 Result<MailboxInfo> Mailboxes::create_mailbox(UserId user, std::string_view name, SpecialUse special_use) {
     return wait_for<MailboxInfo>(
         [&](Completion<MailboxInfo> done) { create_mailbox_async(user, name, special_use, std::move(done)); });

@@ -270,6 +270,27 @@ Result<std::string> Connection::read_blob_range(const char* table, const char* c
     return out;
 }
 
+Connection::BlobCells::~BlobCells() {
+    if (blob_) sqlite3_blob_close(blob_);
+}
+
+Result<std::string> Connection::BlobCells::read(std::int64_t rowid) {
+    const int rc = blob_ ? sqlite3_blob_reopen(blob_, rowid)
+                         : sqlite3_blob_open(connection_.db_, "main", table_, column_, rowid, 0, &blob_);
+    if (rc != SQLITE_OK) {
+        // After a failed reopen the handle is aborted: only closing it is left.
+        if (blob_) sqlite3_blob_close(blob_);
+        blob_ = nullptr;
+        return connection_.error(rc, "blob open");
+    }
+    std::string out(static_cast<std::size_t>(sqlite3_blob_bytes(blob_)), '\0');
+    if (!out.empty()) {
+        const int read = sqlite3_blob_read(blob_, out.data(), static_cast<int>(out.size()), 0);
+        if (read != SQLITE_OK) return connection_.error(read, "blob read");
+    }
+    return out;
+}
+
 Status Connection::write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes) {
     constexpr std::size_t kPiece = 1024 * 1024;
     sqlite3_blob* blob = nullptr;

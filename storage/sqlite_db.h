@@ -20,6 +20,7 @@
 
 struct sqlite3;
 struct sqlite3_stmt;
+struct sqlite3_blob;
 
 namespace hikyaku::storage::sqlite {
 
@@ -87,6 +88,24 @@ public:
     // shorter at the end, empty past it.
     Result<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid, std::uint64_t offset,
                                         std::size_t length);
+    // Whole BLOB cells of one column, one after another: the handle is moved from row to row
+    // (sqlite3_blob_reopen) instead of set up again, and the bytes are read straight into the
+    // string returned (no copy in SQLite's record buffer first). Within one transaction.
+    class BlobCells {
+    public:
+        BlobCells(Connection& connection, const char* table, const char* column)
+            : connection_(connection), table_(table), column_(column) {}
+        ~BlobCells();
+        BlobCells(const BlobCells&) = delete;
+        BlobCells& operator=(const BlobCells&) = delete;
+        Result<std::string> read(std::int64_t rowid);
+
+    private:
+        Connection& connection_;
+        const char* table_;
+        const char* column_;
+        sqlite3_blob* blob_ = nullptr;
+    };
     // Writes `bytes` into an existing blob (made with zeroblob(N)) in pieces, so a large
     // message never sits in SQLite's record buffer as a second copy.
     Status write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes);

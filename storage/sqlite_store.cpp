@@ -1587,6 +1587,56 @@ Result<std::string> SqliteStore::read_message(MailboxId mailbox, Uid uid) {
     });
 }
 
+Result<std::vector<std::optional<std::string>>> SqliteStore::read_messages(MailboxId mailbox,
+                                                                           std::span<const Uid> uids) {
+    // One transaction and one statement for all: a read transaction's locks and a blob
+    // handle's set-up cost more than a small message's bytes.
+    return HK_READ({
+        using R = Result<std::vector<std::optional<std::string>>>;
+        // Each UID's message, 0 for none: one range scan when the UIDs ascend closely (a FETCH
+        // of 1:*), else a lookup each.
+        std::vector<MessageId> messages(uids.size(), 0);
+        const bool ascending = std::is_sorted(uids.begin(), uids.end());
+        if (!uids.empty() && ascending && uids.back() - uids.front() <= 2 * uids.size() + 64) {
+            auto st = query(db,
+                            "SELECT uid, message_id FROM entries WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 "
+                            "ORDER BY uid",
+                            mailbox, std::int64_t{uids.front()}, std::int64_t{uids.back()});
+            if (!st) return R(st.error());
+            std::size_t i = 0;
+            for (;;) {
+                auto row = st->step();
+                if (!row) return R(row.error());
+                if (!*row) break;
+                const Uid uid = static_cast<Uid>(st->column_int(0));
+                while (i < uids.size() && uids[i] < uid) ++i;
+                if (i < uids.size() && uids[i] == uid) messages[i] = st->column_int(1);
+            }
+        } else {
+            for (std::size_t i = 0; i < uids.size(); ++i) {
+                auto message =
+                    query_optional_int(db, "SELECT message_id FROM entries WHERE mailbox_id = ?1 AND uid = ?2", mailbox,
+                                       std::int64_t{uids[i]});
+                if (!message) return R(message.error());
+                if (*message) messages[i] = **message;
+            }
+        }
+        std::vector<std::optional<std::string>> out;
+        out.reserve(uids.size());
+        Connection::BlobCells raw(db, "messages", "raw");
+        for (MessageId message : messages) {
+            if (message == 0) {
+                out.emplace_back(std::nullopt);
+                continue;
+            }
+            auto bytes = raw.read(message);
+            if (!bytes) return R(bytes.error());
+            out.emplace_back(std::move(*bytes));
+        }
+        return R(std::move(out));
+    });
+}
+
 Result<std::string> SqliteStore::read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                                     std::size_t length) {
     return HK_READ({

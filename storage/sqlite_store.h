@@ -63,6 +63,8 @@ public:
     Result<std::vector<Entry>> fetch_entries(MailboxId mailbox, std::span<const UidRange> uids,
                                              FetchOptions options = {}) override;
     Result<std::string> read_message(MailboxId mailbox, Uid uid) override;
+    Result<std::vector<std::optional<std::string>>> read_messages(MailboxId mailbox,
+                                                                  std::span<const Uid> uids) override;
     Result<std::string> read_message_chunk(MailboxId mailbox, Uid uid, std::uint64_t offset,
                                            std::size_t length) override;
     Result<Changes> changes_since(MailboxId mailbox, ModSeq since) override;

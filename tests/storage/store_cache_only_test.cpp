@@ -68,9 +68,25 @@ TEST_CASE("cache-only reads: would_block on a page-cache miss, the bytes once ca
         // Everything else a session asks on its event loop works from memory as well.
         CHECK(store->find_user("alice@example.com").ok());
     }
+    {
+        // Several at once (FETCH's read-ahead): the same rule for the pages not read yet.
+        CacheOnlyReads scope;
+        const Uid uids[] = {uid};
+        auto cold = store->read_messages(inbox, uids);
+        REQUIRE_FALSE(cold.ok());
+        CHECK(cold.error().code == Errc::would_block);
+    }
     auto whole = store->read_message(inbox, uid);
     REQUIRE(whole.ok());
     CHECK(*whole == big);
+    {
+        CacheOnlyReads scope;
+        const Uid uids[] = {uid};
+        auto cached = store->read_messages(inbox, uids);
+        REQUIRE(cached.ok());
+        REQUIRE(cached->size() == 1);
+        CHECK(cached->front() == big);
+    }
     {
         CacheOnlyReads scope;
         auto again = store->read_message(inbox, uid);

@@ -482,6 +482,39 @@ TEST_CASE_TEMPLATE("read_message_chunk: at the end, past it, and across it", B, 
     CHECK(f.store->read_message(999999, 1).error().code == Errc::not_found);
 }
 
+TEST_CASE_TEMPLATE("read_messages: several in one read, in the order asked, nullopt where no entry is", B,
+                   STORE_BACKENDS) {
+    Fixture<B> f;
+    UserId to[] = {f.alice.id};
+    std::vector<std::string> raw;
+    for (int i = 1; i <= 5; ++i) {
+        raw.push_back(test_message("many-" + std::to_string(i), 300 * static_cast<std::size_t>(i)));
+        REQUIRE(f.store->deliver(raw.back(), to, at(i)).ok());
+    }
+    const MailboxId box = f.alice_inbox.id;
+    Uid third[] = {3};
+    REQUIRE(f.store->expunge(box, third).ok());
+    using Bodies = std::vector<std::optional<std::string>>;
+
+    // Close, ascending UIDs (the range read), one expunged.
+    Uid all[] = {1, 2, 3, 4, 5};
+    CHECK(*f.store->read_messages(box, all) == Bodies{raw[0], raw[1], std::nullopt, raw[3], raw[4]});
+    // A subset with gaps, past the highest UID too.
+    Uid some[] = {2, 4, 6};
+    CHECK(*f.store->read_messages(box, some) == Bodies{raw[1], raw[3], std::nullopt});
+    // Not ascending, and far apart (a lookup each): still the order asked.
+    Uid unordered[] = {5, 1};
+    CHECK(*f.store->read_messages(box, unordered) == Bodies{raw[4], raw[0]});
+    Uid sparse[] = {1, 100000};
+    CHECK(*f.store->read_messages(box, sparse) == Bodies{raw[0], std::nullopt});
+    CHECK(f.store->read_messages(box, std::span<const Uid>{})->empty());
+    // Another user's mailbox or none: nothing of alice's.
+    Uid one[] = {1};
+    CHECK(*f.store->read_messages(999999, one) == Bodies{std::nullopt});
+    for (Uid uid : {1u, 2u, 4u, 5u})
+        CHECK(*f.store->read_messages(box, std::span<const Uid>(&uid, 1)) == Bodies{*f.store->read_message(box, uid)});
+}
+
 TEST_CASE_TEMPLATE("delete_mailbox: its entries are expunged, their bytes and quota freed, subscriptions kept", B,
                    STORE_BACKENDS) {
     Fixture<B> f;
