@@ -92,7 +92,7 @@ struct ImapdConfig {
     std::vector<ListenAddress> listen_tls;  // port 993 role (implicit TLS)
     std::chrono::seconds autologout{1800};  // RFC 3501 5.4: at least 30 minutes
     unsigned max_search_contexts = 8;       // RFC 5267 4.3: results kept up to date, per session
-    // SELECT's starting views kept in memory across sessions (16 bytes a message; 0: none).
+    // SELECT's starting views kept in memory across sessions (12 bytes a message; 0: none).
     std::uint64_t view_cache_messages = 2'000'000;
 };
 

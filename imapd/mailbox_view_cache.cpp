@@ -74,27 +74,34 @@ std::shared_ptr<const ViewBase> MailboxViewCache::find(storage::MailboxId mailbo
     return it->second.base;
 }
 
+namespace {
+// What a base counts against the bound: its messages, and for the base itself about as much
+// as kBaseWeight messages' entries (so a great many empty mailboxes are bounded too).
+constexpr std::size_t kBaseWeight = 8;
+std::size_t weight(const ViewBase& base) { return base.messages.size() + kBaseWeight; }
+}  // namespace
+
 void MailboxViewCache::keep(std::shared_ptr<const ViewBase> base) {
-    if (!base || base->messages.size() > max_messages_) return;
+    if (!base || weight(*base) > max_messages_) return;
     std::lock_guard lock(mutex_);
     auto it = slots_.find(base->mailbox);
     if (it != slots_.end()) {
         const ViewBase& held = *it->second.base;
         if (held.uidvalidity == base->uidvalidity && held.modseq > base->modseq) return;
-        messages_ -= held.messages.size();
+        messages_ -= weight(held);
         it->second.base = std::move(base);
-        messages_ += it->second.base->messages.size();
+        messages_ += weight(*it->second.base);
         touch(it->second);
     } else {
         recency_.push_front(base->mailbox);
-        messages_ += base->messages.size();
+        messages_ += weight(*base);
         const storage::MailboxId id = base->mailbox;
         slots_.emplace(id, Slot{std::move(base), recency_.begin()});
     }
     // The one just kept is at the front and fits alone: the loop stops before it.
     while (messages_ > max_messages_) {
         auto last = slots_.find(recency_.back());
-        messages_ -= last->second.base->messages.size();
+        messages_ -= weight(*last->second.base);
         slots_.erase(last);
         recency_.pop_back();
     }

@@ -8,8 +8,9 @@
 // ViewBase is immutable once built and shared (shared_ptr<const>): a SELECT copies it into its
 // own view, builds the advanced base (the cached one plus the changes) and offers it back. The
 // cache is one per imapd process, shared by every session and thread (a mutex guards the map,
-// never held during a store read), and bounded: [imapd] view_cache_messages messages in all,
-// the least recently used mailbox dropped first; 0 turns it off.
+// never held during a store read), and bounded: [imapd] view_cache_messages messages in all
+// (each base counting 8 more for itself, so empty mailboxes are bounded too), the least
+// recently used mailbox dropped first; 0 turns it off.
 // Must never: give a base for another mailbox or UIDVALIDITY than asked; keep more than its
 // bound; replace a base with an older one.
 #pragma once
@@ -75,7 +76,7 @@ public:
     // the bound; drops the least recently used bases until the bound holds.
     void keep(std::shared_ptr<const ViewBase> base);
 
-    std::size_t messages() const;  // held now, over every base
+    std::size_t messages() const;  // counted against the bound now (messages + 8 per base)
     std::size_t mailboxes() const;
 
 private:

@@ -63,6 +63,13 @@ public:
         co_return co_await pool_.run(read);
     }
 
+    // A large read (many large messages' bytes at once) straight on the pool, with no
+    // cache-only attempt first: another core copies the bytes while this one sends.
+    template <class Read>
+    asio::awaitable<std::invoke_result_t<Read&>> bulk_read(Read read) {
+        co_return co_await pool_.run(read);
+    }
+
     // ---- writes (each resumes the caller after the commit) ----------------------------------
     asio::awaitable<Result<storage::DeliveryReceipt>> deliver(std::string_view raw,
                                                               std::span<const storage::UserId> recipients,

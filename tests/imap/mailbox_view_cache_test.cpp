@@ -1,7 +1,7 @@
 // mailbox_view_cache_test.cpp: SELECT's starting views (imapd/mailbox_view_cache.h): a base
 // built from entries, advanced by the store's changes (flags, keywords, new messages,
 // expunges, a change applied twice), and the cache's rules (UIDVALIDITY, never an older base,
-// the bound in messages with the least recently used mailbox dropped first, 0 = off).
+// the bound in messages (8 more per base) with the least recently used mailbox dropped first).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -119,51 +119,55 @@ TEST_CASE("the cache: per mailbox and UIDVALIDITY, never an older base") {
 
     cache.keep(base_of(1, 77, 9, 4));  // older: the newer stays
     CHECK(cache.find(1, 77)->modseq == 10);
-    CHECK(cache.messages() == 5);
+    CHECK(cache.messages() == 5 + 8);  // each base counts 8 more for itself
     cache.keep(base_of(1, 77, 12, 6));
     CHECK(cache.find(1, 77)->modseq == 12);
-    CHECK(cache.messages() == 6);
+    CHECK(cache.messages() == 6 + 8);
     cache.keep(base_of(1, 80, 3, 2));  // the mailbox under a new UIDVALIDITY replaces it
     CHECK(cache.find(1, 77) == nullptr);
     CHECK(cache.find(1, 80)->modseq == 3);
-    CHECK(cache.messages() == 2);
+    CHECK(cache.messages() == 2 + 8);
     CHECK(cache.mailboxes() == 1);
 }
 
 TEST_CASE("the cache's bound: the least recently used mailboxes go first, at the bound exactly") {
-    MailboxViewCache cache(10);
-    cache.keep(base_of(1, 1, 1, 4));
-    cache.keep(base_of(2, 1, 1, 3));
-    cache.keep(base_of(3, 1, 1, 3));  // 10 messages: at the bound, all kept
-    CHECK(cache.messages() == 10);
+    MailboxViewCache cache(34);
+    cache.keep(base_of(1, 1, 1, 4));  // counts 12
+    cache.keep(base_of(2, 1, 1, 3));  // 11
+    cache.keep(base_of(3, 1, 1, 3));  // 11: 34, at the bound, all kept
+    CHECK(cache.messages() == 34);
     CHECK(cache.mailboxes() == 3);
     CHECK(cache.find(1, 1) != nullptr);  // 1 is now the most recently used; 2 the least
-    cache.keep(base_of(4, 1, 1, 1));     // 11: one over
+    cache.keep(base_of(4, 1, 1, 1));     // 9 more: 43, over
     CHECK(cache.find(2, 1) == nullptr);
     CHECK(cache.find(1, 1) != nullptr);
     CHECK(cache.find(3, 1) != nullptr);
     CHECK(cache.find(4, 1) != nullptr);
-    CHECK(cache.messages() == 8);
+    CHECK(cache.messages() == 32);
 
     SUBCASE("a base over the bound alone is not kept, and drops nothing") {
-        cache.keep(base_of(5, 1, 1, 11));
+        cache.keep(base_of(5, 1, 1, 27));  // 35
         CHECK(cache.find(5, 1) == nullptr);
-        CHECK(cache.messages() == 8);
+        CHECK(cache.messages() == 32);
     }
     SUBCASE("a base exactly at the bound pushes out every other") {
-        cache.keep(base_of(5, 1, 1, 10));
+        cache.keep(base_of(5, 1, 1, 26));  // 34
         CHECK(cache.find(5, 1) != nullptr);
         CHECK(cache.mailboxes() == 1);
-        CHECK(cache.messages() == 10);
+        CHECK(cache.messages() == 34);
     }
 }
 
-TEST_CASE("a cache bounded at 0 keeps nothing but empty mailboxes' bases") {
-    MailboxViewCache cache(0);
-    cache.keep(base_of(1, 1, 1, 1));
-    CHECK(cache.find(1, 1) == nullptr);
-    CHECK(cache.messages() == 0);
-    cache.keep(base_of(2, 1, 1, 0));
-    CHECK(cache.find(2, 1) != nullptr);
-    CHECK(cache.messages() == 0);
+TEST_CASE("empty mailboxes count too: a bound of 80 holds 10 of them") {
+    MailboxViewCache cache(80);
+    for (storage::MailboxId id = 1; id <= 11; ++id) cache.keep(base_of(id, 1, 1, 0));
+    CHECK(cache.mailboxes() == 10);
+    CHECK(cache.messages() == 80);
+    CHECK(cache.find(1, 1) == nullptr);  // the first, least recently used, went
+    CHECK(cache.find(11, 1) != nullptr);
+
+    MailboxViewCache none(7);  // below one base's own weight: keeps nothing
+    none.keep(base_of(1, 1, 1, 0));
+    CHECK(none.find(1, 1) == nullptr);
+    CHECK(none.messages() == 0);
 }
