@@ -8,8 +8,12 @@
 
 namespace hikyaku::storage {
 
-GroupCommitWriter::GroupCommitWriter(sqlite::Connection db, std::size_t max_batch, CommitListener on_commit)
-    : db_(std::move(db)), max_batch_(max_batch == 0 ? 1 : max_batch), on_commit_(std::move(on_commit)) {
+GroupCommitWriter::GroupCommitWriter(sqlite::Connection db, std::size_t max_batch, CommitListener on_commit,
+                                     IdleWork idle_work)
+    : db_(std::move(db)),
+      max_batch_(max_batch == 0 ? 1 : max_batch),
+      on_commit_(std::move(on_commit)),
+      idle_work_(std::move(idle_work)) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -52,8 +56,24 @@ void GroupCommitWriter::run() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping and drained
+            work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty() || (idle_work_ && idle_work_due_); });
+            if (queue_.empty() && stopping_) return;  // stopping and drained
+            if (queue_.empty()) {
+                // Idle work waits for a quiet moment: no job for kQuietBeforeIdleWork. Under a
+                // steady stream of deliveries it waits, and every commit goes first.
+                const auto quiet_from = last_batch_ + kQuietBeforeIdleWork;
+                if (std::chrono::steady_clock::now() < quiet_from) {
+                    work_ready_.wait_until(lock, quiet_from, [&] { return stopping_ || !queue_.empty(); });
+                    continue;
+                }
+                // One step, outside the lock; a failed step waits for the next commit.
+                idle_work_due_ = false;
+                lock.unlock();
+                Result<bool> more = idle_work_(db_);
+                lock.lock();
+                if (more && *more) idle_work_due_ = true;
+                continue;
+            }
             while (!queue_.empty() && batch.size() < max_batch_) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -76,7 +96,9 @@ void GroupCommitWriter::run() {
             if (committed > 0) {
                 ++batches_;
                 jobs_ += committed;
+                idle_work_due_ = true;
             }
+            last_batch_ = std::chrono::steady_clock::now();
         }
         for (const auto& p : batch) p->done(p->status);
         batch.clear();
@@ -101,7 +123,7 @@ void GroupCommitWriter::run_batch(std::vector<std::unique_ptr<Pending>>& batch) 
             fail_all(s.error());
             return;
         }
-        WriteContext context{db_, {}};
+        WriteContext context{db_, {}, static_cast<bool>(idle_work_)};
         Status status = p->job(context);
         if (sqlite3_get_autocommit(db_.handle())) {
             // SQLite rolled the whole transaction back (I/O error, disk full): nothing of

@@ -8,11 +8,17 @@
 // returns at once, so a batch takes every job queued while the previous one committed (up to
 // max_batch), however many sessions submitted them.
 //
+// Idle work (optional): when no job has come for kQuietBeforeIdleWork and the last batch may
+// have left some, the writer runs one step of it (the full-text index of new messages,
+// sqlite_store.cpp) and then looks at the queue again, so a job waits behind one short step
+// at most, and a steady stream of jobs is never slowed by it.
+//
 // Must never: report success for a job whose batch did not commit; run a job outside a
 // transaction; let one job see another's rolled-back changes; run a completion while holding
 // its lock (a completion may submit again).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -33,6 +39,9 @@ namespace hikyaku::storage {
 struct WriteContext {
     sqlite::Connection& db;
     std::vector<MailboxChange> changes;
+    // New messages go to the full-text index later, in the writer's idle time (set when the
+    // writer has idle work), not in the job's transaction.
+    bool index_text_later = false;
 };
 
 using WriteJob = std::function<Status(WriteContext&)>;
@@ -41,9 +50,12 @@ using WriteDone = std::function<void(Status)>;
 
 class GroupCommitWriter {
 public:
+    static constexpr std::chrono::milliseconds kQuietBeforeIdleWork{100};
     using CommitListener = std::function<void(const std::vector<MailboxChange>&)>;
+    // One step of idle work in its own transaction; true if more remains.
+    using IdleWork = std::function<Result<bool>(sqlite::Connection&)>;
 
-    GroupCommitWriter(sqlite::Connection db, std::size_t max_batch, CommitListener on_commit);
+    GroupCommitWriter(sqlite::Connection db, std::size_t max_batch, CommitListener on_commit, IdleWork idle_work = {});
     ~GroupCommitWriter();  // finishes queued jobs, then stops
     GroupCommitWriter(const GroupCommitWriter&) = delete;
     GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -70,11 +82,14 @@ private:
     sqlite::Connection db_;
     std::size_t max_batch_;
     CommitListener on_commit_;
+    IdleWork idle_work_;
 
     mutable std::mutex mutex_;
     std::condition_variable work_ready_;
     std::deque<std::unique_ptr<Pending>> queue_;
     bool stopping_ = false;
+    bool idle_work_due_ = true;                           // at start, and after every committed batch
+    std::chrono::steady_clock::time_point last_batch_{};  // when the last batch ended
     std::size_t batches_ = 0;
     std::size_t jobs_ = 0;
     std::thread thread_;

@@ -56,6 +56,9 @@ struct StoreOptions {
     std::uint32_t argon2_iterations = 2;
     std::size_t group_commit_max_batch = 256;             // deliveries sharing one commit at most
     std::chrono::milliseconds change_poll_interval{250};  // data_version fallback poll
+    // New messages enter the full-text index in the writer's idle time instead of in their
+    // delivery's transaction (the daemons: ProcessServices); searches are right either way.
+    bool index_text_when_idle = false;
 };
 
 // The one place that turns the configuration into StoreOptions (every daemon and mailctl).

@@ -26,7 +26,10 @@ std::unique_ptr<ProcessServices> ProcessServices::over(std::unique_ptr<storage::
 }
 
 Result<std::unique_ptr<ProcessServices>> ProcessServices::open(const Config& config, net::BlockingPool& pool) {
-    auto store = storage::open_store(storage::store_options(config));
+    storage::StoreOptions options = storage::store_options(config);
+    // The full-text index is filled between deliveries, not inside them (storage/README.md).
+    options.index_text_when_idle = true;
+    auto store = storage::open_store(options);
     if (!store) return make_error(store.error().code, config.storage.path + ": " + store.error().message);
     auto services = over(std::move(*store), config, pool);
     // Made like the store's other folders: by root (before the privilege drop) for the store's

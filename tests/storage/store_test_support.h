@@ -241,7 +241,10 @@ struct TwoUsers : BackendStore<B> {
     User alice, bob;
     MailboxInfo alice_inbox, bob_inbox;
 
-    TwoUsers() {
+    TwoUsers() { add_users(); }
+    explicit TwoUsers(StoreOptions options) : BackendStore<B>(std::move(options)) { add_users(); }
+
+    void add_users() {
         Store& s = *this->store;
         REQUIRE(s.add_domain("example.com").ok());
         alice = *s.add_user("alice@example.com", "pw-a");

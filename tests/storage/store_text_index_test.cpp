@@ -6,10 +6,15 @@
 // message; messages without an index row (stored before version 6, or with more text than the
 // index takes) are always candidates, and index_pending_text (`mailctl index`) takes in those
 // stored before; FTS5 syntax in a needle is taken literally. The in-memory backend has no
-// index and says so.
+// index and says so. With index_text_when_idle (the daemons) a delivery only lists its
+// message as pending and the writer takes it in between deliveries; it is a candidate all
+// along.
 //
 // Must never: assert more than "a superset" where the index may over-report.
 #include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
 
 #include "common/mime/search_text.h"
 #include "storage/message.h"
@@ -243,4 +248,47 @@ TEST_CASE("text index: a version 5 store migrates with its messages pending, and
     CHECK(step->remaining == 1);
     REQUIRE(f.store->index_pending_text(1)->remaining == 0);
     CHECK(candidates(f, "migrated words", false) == Uids(std::vector<Uid>{first}));
+}
+
+TEST_CASE("text index: filled in the writer's idle time, a candidate from its delivery on") {
+    StoreOptions options = test_options("");
+    options.index_text_when_idle = true;
+    TwoUsers<SqliteBackend> f(options);
+    std::vector<Uid> holding;
+    // More than one idle step's worth (16), a few holding the needle.
+    for (int i = 0; i < 40; ++i) {
+        const bool needle = i % 10 == 3;
+        const Uid uid =
+            deliver_raw(f, message("m" + std::to_string(i), needle ? "\r\nthe quokka smiles\r\n"
+                                                                   : "\r\nplain text " + std::to_string(i) + "\r\n"));
+        if (needle) holding.push_back(uid);
+        // Indexed or still pending, it is found from the moment its delivery returned.
+        auto now = candidates(f, "quokka", false);
+        REQUIRE(now.has_value());
+        for (Uid u : holding) CHECK(std::find(now->begin(), now->end(), u) != now->end());
+    }
+    // The writer takes them in while nothing else is queued: wait for it (bounded).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (f.store->stats()->unindexed_pending > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(f.store->stats()->unindexed_pending == 0);
+    CHECK(count_rows(f.path, "SELECT count(*) FROM unindexed_text") == 0);
+    CHECK(count_rows(f.path, "SELECT count(*) FROM message_text") == 40);
+    // Now the index alone answers: exactly the messages that hold it.
+    CHECK(candidates(f, "quokka", false) == Uids(holding));
+    CHECK(candidates(f, "plain text 17", false) == Uids(std::vector<Uid>{18}));
+    // A message with more text than the index takes is listed for good, not pending.
+    const std::string huge(5 * 1024 * 1024, 'x');
+    const Uid big = deliver_raw(f, message("big", "\r\n" + huge + "\r\n"));
+    const auto later = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (count_rows(f.path, "SELECT count(*) FROM unindexed_text WHERE pending = 0") == 0 &&
+           std::chrono::steady_clock::now() < later)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(f.store->stats()->unindexed_pending == 0);
+    CHECK(count_rows(f.path, "SELECT count(*) FROM unindexed_text WHERE pending = 0") == 1);
+    CHECK(candidates(f, "quokka", false) == Uids([&] {
+              std::vector<Uid> v = holding;
+              v.push_back(big);
+              return v;
+          }()));
 }
