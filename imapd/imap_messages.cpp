@@ -293,11 +293,12 @@ asio::awaitable<Tagged> Session::on_fetch(const Command& c) {
                                          [](const FetchItem& i) { return i.attribute == FetchAttribute::flags; });
 
     // Whole bodies of up to fetch_chunk_size are read ahead, many in one store read
-    // (read_messages): one transaction per batch instead of one per message.
+    // (read_messages): one transaction per batch instead of one per message. Not for a
+    // partial (BODY[]<0.2048>): that reads only its own range, as append_body does.
     const bool whole_bodies = std::any_of(items.begin(), items.end(), [](const FetchItem& i) {
         const auto section = fetched_section(i);
         return i.attribute != FetchAttribute::binary && i.attribute != FetchAttribute::binary_size && section &&
-               section->part.empty() && section->text == SectionText::none;
+               section->part.empty() && section->text == SectionText::none && !i.partial;
     });
     std::size_t batch_first = 0;
     std::vector<std::optional<std::string>> batch;  // the bodies of entries [batch_first, +size)

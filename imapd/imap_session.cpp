@@ -544,8 +544,9 @@ asio::awaitable<Tagged> Session::on_select(const Command& c) {
         if (auto cached = views ? views->find(info->id, info->uidvalidity) : nullptr) {
             auto changes = store()->changes_since(info->id, cached->modseq);
             if (!changes) return changes.error();
-            base = std::make_shared<const ViewBase>(cached->advanced(*changes));
             from_cache = changes->changed.size() + changes->expunged.size();
+            // Nothing changed: the cached base as it is, no copy made.
+            base = *from_cache == 0 ? std::move(cached) : std::make_shared<const ViewBase>(cached->advanced(*changes));
         } else {
             const storage::UidRange all[] = {storage::UidRange{}};
             auto entries = store()->fetch_entries(info->id, all);
